@@ -1,0 +1,15 @@
+"""Fused normalization kernels (Triton on CUDA, PyTorch reference elsewhere).
+
+Each op lives in its own file with its reference beside it; ``impl="auto"|"triton"|"ref"``
+and the ``MUNIT_FAST_KERNELS`` environment variable choose the path (see ``dispatch``).
+"""
+from .activation import FUSED_ACTIVATIONS
+from .adain import adain, adain_ref
+from .dispatch import IMPLS, resolve_impl, triton_available
+from .instance_norm import instance_norm, instance_norm_ref
+from .layer_norm import layer_norm, layer_norm_ref
+
+__all__ = [
+    "FUSED_ACTIVATIONS", "IMPLS", "adain", "adain_ref", "instance_norm", "instance_norm_ref",
+    "layer_norm", "layer_norm_ref", "resolve_impl", "triton_available",
+]

@@ -1,0 +1,57 @@
+"""Choosing between the Triton kernels and the PyTorch reference for one call.
+
+``impl`` is ``"auto"`` (Triton on CUDA tensors when Triton imports and nothing is being
+exported or traced, the reference otherwise), ``"triton"`` or ``"ref"``. The environment
+variable ``MUNIT_FAST_KERNELS=ref|triton`` overrides ``"auto"`` for debugging.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import torch
+
+IMPLS = ("auto", "triton", "ref")
+ENV_VAR = "MUNIT_FAST_KERNELS"
+
+
+@functools.lru_cache(maxsize=None)
+def triton_available() -> bool:
+    """True when Triton imports (on CUDA machines, or on CPU under TRITON_INTERPRET=1)."""
+    try:
+        import triton  # noqa: F401
+        import triton.language  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def _interpreting() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+def _tracing() -> bool:
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
+
+
+def resolve_impl(impl: str, x: torch.Tensor) -> str:
+    """Return ``"triton"`` or ``"ref"`` for a call on tensor ``x``."""
+    if impl not in IMPLS:
+        raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+    if impl == "auto":
+        impl = os.environ.get(ENV_VAR, "auto")
+        if impl not in IMPLS:
+            raise ValueError(f"{ENV_VAR} must be one of {IMPLS}, got {impl!r}")
+    if _tracing():
+        return "ref"  # exports and torch.compile see standard operators only
+    if impl == "ref":
+        return "ref"
+    usable = triton_available() and (x.is_cuda or _interpreting())
+    if impl == "triton":
+        if not usable:
+            raise RuntimeError(
+                "impl='triton' needs Triton and a CUDA tensor (or TRITON_INTERPRET=1 on CPU); "
+                "use impl='auto' to fall back to the reference"
+            )
+        return "triton"
+    return "triton" if usable and x.is_cuda else "ref"

@@ -1,0 +1,5 @@
+import sys
+
+from munit_fast.cli.main import main
+
+sys.exit(main())

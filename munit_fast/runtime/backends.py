@@ -1,0 +1,75 @@
+"""Inference backends behind the Translator: each turns images into content codes, style codes
+and translated images for one direction (source generator's content encoder, target
+generator's style encoder, MLP and decoder).
+
+Every backend has the same methods, so ``Translator`` and the video pipeline do not care
+which one runs:
+
+    encode_content(images (B, C_in, H, W) fp32 [-1, 1]) -> content (B, C, H/2^n, W/2^n)
+    encode_style(images (B, C_out, H, W) fp32 [-1, 1])  -> styles (B, style_dim) fp32
+    decode(content (B or 1, C, h, w), styles (B, style_dim) fp32) -> images (B, C_out, H, W) fp32
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from munit_fast.model import AdaINGen
+
+from .precision import cast_convolutions, resolve_device, resolve_dtype
+
+
+class EagerBackend:
+    """PyTorch modules, optionally in bf16/fp16 (convolutions only), channels_last, with the
+    Triton kernels (``kernels="triton"``) and/or ``torch.compile``."""
+
+    def __init__(self, gen_source: AdaINGen, gen_target: AdaINGen, device: str = "cpu", precision: str = "fp32",
+                 channels_last: bool = False, kernels: str = "auto", compile: bool = False):
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(precision, self.device)
+        self.precision = precision
+        self.channels_last = channels_last
+        self.style_dim = gen_target.style_dim
+        self.n_downsample = gen_source.n_downsample
+        self.input_dim = gen_source.input_dim
+        self.output_dim = gen_target.input_dim
+        self.content_encoder = self._prepare(gen_source.enc_content, kernels)
+        self.style_encoder = self._prepare(gen_target.enc_style, kernels)
+        self.decoder = self._prepare(gen_target.dec, kernels)
+        self.mlp = gen_target.mlp.to(self.device).float().eval()
+        self.name = ("compile" if compile else ("triton" if kernels == "triton" else "eager")) + f"-{precision}"
+        self._encode_content = self.content_encoder
+        self._decode = self.decoder
+        if compile:
+            self._encode_content = torch.compile(self.content_encoder, dynamic=True)
+            self._decode = torch.compile(self.decoder, dynamic=True)
+
+    def _prepare(self, module: nn.Module, kernels: str) -> nn.Module:
+        from munit_fast.model import set_kernel_impl
+
+        module = module.to(self.device).float().eval()
+        set_kernel_impl(module, kernels)
+        cast_convolutions(module, self.dtype)
+        if self.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        return module
+
+    def _input(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device, self.dtype)
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images
+
+    @torch.inference_mode()
+    def encode_content(self, images: torch.Tensor) -> torch.Tensor:
+        return self._encode_content(self._input(images))
+
+    @torch.inference_mode()
+    def encode_style(self, images: torch.Tensor) -> torch.Tensor:
+        styles = self.style_encoder(self._input(images)).float()
+        return styles.reshape(styles.shape[0], -1)
+
+    @torch.inference_mode()
+    def decode(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        adain_params = self.mlp(styles.to(self.device, torch.float32).reshape(styles.shape[0], -1))
+        return self._decode(content, adain_params).float()
