@@ -3,6 +3,13 @@ from __future__ import annotations
 
 import os
 
+# Without a GPU, Triton kernels run in Triton's CPU interpreter; it must be chosen before Triton
+# is first imported. On a CUDA machine set TRITON_INTERPRET=0 to test the compiled kernels.
+if "TRITON_INTERPRET" not in os.environ:
+    import torch as _torch
+
+    os.environ["TRITON_INTERPRET"] = "0" if _torch.cuda.is_available() else "1"
+
 import numpy as np
 import pytest
 import torch
