@@ -1,0 +1,1 @@
+"""Training: the MUNIT trainer, its data pipeline and the built-in synthetic dataset."""
