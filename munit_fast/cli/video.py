@@ -1,0 +1,137 @@
+"""``munit-fast video``: translate a camera, video file, stream, image folder or the demo clip
+in real time with one or several styles, to a window, a video file or nowhere (--headless)."""
+from __future__ import annotations
+
+import re
+
+from munit_fast.errors import MunitError
+
+
+def _size(text: str) -> tuple:
+    match = re.fullmatch(r"(\d+)(?:x(\d+))?", text)
+    if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(2)) < 1):
+        raise MunitError(f"--model-size {text!r}: expected S or HxW in pixels, e.g. 256 or 256x448")
+    return int(match.group(1)), int(match.group(2) or match.group(1))
+
+
+def _canny(text: str) -> tuple:
+    match = re.fullmatch(r"(\d+),(\d+)", text)
+    if not match:
+        raise MunitError(f"--canny {text!r}: expected LOW,HIGH thresholds, e.g. 50,150")
+    return int(match.group(1)), int(match.group(2))
+
+
+def add_parser(subparsers):
+    from munit_fast.video.backend_choice import BACKEND_CHOICES
+    from munit_fast.video.framing import FIT_MODES
+    from munit_fast.video.preprocess import PREPROCESSORS
+
+    p = subparsers.add_parser("video", help="real-time multi-style translation of a camera, video, stream or folder")
+    p.add_argument("--config", required=True, help="original-format MUNIT YAML config")
+    p.add_argument("--checkpoint", required=True, help="original-format generator checkpoint (gen_*.pt)")
+    p.add_argument("--input", required=True,
+                   help="camN or N (webcam), a video file, an rtsp/http stream URL, an image folder or glob, or demo")
+    p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    p.add_argument("--style", default="random",
+                   help="random | walk | image:PATH | codes:FILE.npy | grid:K | cycle | cycle:FILE.npy (default random)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random styles")
+    p.add_argument("--period", type=float, default=4.0, help="seconds between walk keys / cycle switches")
+    p.add_argument("--max-step", type=float, default=0.1, help="walk: largest style-code change (L2) per frame")
+    p.add_argument("--bank-size", type=int, default=8, help="cycle: number of random styles in the bank")
+    p.add_argument("--grid-size", type=int, default=4, help="styles shown when the grid is toggled with g")
+    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    p.add_argument("--model-size", type=_size, default=None,
+                   help="model input S or HxW (default: the config's new_size, square)")
+    p.add_argument("--fit", default="letterbox", choices=FIT_MODES,
+                   help="keep the aspect ratio by padding (letterbox) or by cropping the centre (crop)")
+    p.add_argument("--preprocess", default="none", choices=PREPROCESSORS,
+                   help="canny: turn frames into edge maps for edge-domain models")
+    p.add_argument("--canny", type=_canny, default=(50, 150), help="Canny thresholds LOW,HIGH (default 50,150)")
+    p.add_argument("--width", type=int, help="camera/demo frame width")
+    p.add_argument("--height", type=int, help="camera/demo frame height")
+    p.add_argument("--fps", type=float, help="camera/demo frame rate; also the output file's rate")
+    p.add_argument("--frames", type=int, default=150, help="length of the demo clip in frames (0: endless)")
+    p.add_argument("--live", choices=["auto", "on", "off"], default="auto",
+                   help="drop stale frames (on) or translate every frame (off); auto: on for cameras and streams")
+    p.add_argument("--retries", type=int, default=3, help="times a dropped stream is reopened before giving up")
+    p.add_argument("--output", help="video file to write (.mp4, .m4v, .mov, .mkv, .avi)")
+    p.add_argument("--headless", action="store_true", help="no preview window")
+    p.add_argument("--side-by-side", action="store_true", help="show the input left of the output")
+    p.add_argument("--overlay", action="store_true", help="draw fps and latency on the frames (o toggles)")
+    p.add_argument("--snapshot-dir", default=".", help="where s saves frames")
+    p.add_argument("--queue-size", type=int, default=2, help="frames waiting between stages")
+    p.add_argument("--stats", help="save frames, per-stage latency and fps as JSON")
+    return p
+
+
+def _check(args) -> None:
+    if args.headless and not args.output and not args.stats:
+        print("munit-fast video: --headless without --output or --stats: frames are translated and discarded")
+    for name in ("period", "max_step"):
+        if getattr(args, name) <= 0:
+            raise MunitError(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
+    for name in ("grid_size", "bank_size", "queue_size"):
+        if getattr(args, name) < 1:
+            raise MunitError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.frames < 0 or args.retries < 0:
+        raise MunitError("--frames and --retries must be >= 0")
+
+
+def run(args) -> int:
+    from munit_fast.config import load_config
+    from munit_fast.images import load_image_tensor
+    from munit_fast.runtime.factory import build_translator
+    from munit_fast.video.backend_choice import choose_backend
+    from munit_fast.video.output import VideoFileOutput, WindowOutput
+    from munit_fast.video.pipeline import OutputOptions, VideoPipeline
+    from munit_fast.video.preprocess import FramePreprocessor
+    from munit_fast.video.sources import open_source
+    from munit_fast.video.stats import format_summary, save_summary
+    from munit_fast.video.style_modes import StyleController, parse_style_mode
+
+    _check(args)
+    window = None if args.headless else WindowOutput(snapshot_dir=args.snapshot_dir)  # fails early without display
+    config = load_config(args.config)
+    source_domain, target_domain = ("a", "b") if args.direction == "a2b" else ("b", "a")
+    box = args.model_size or (config.size_for(source_domain),) * 2
+    backend, reason = choose_backend(args.backend, args.device)
+    translator = build_translator(config, args.checkpoint, args.direction, backend, args.device, args.precision,
+                                  args.channels_last)
+    print(f"munit-fast video: backend {translator.name} ({reason}), model input {box[0]}x{box[1]}, style {args.style}")
+
+    def style_from_image(path):
+        return translator.style_from_images(load_image_tensor(path, translator.output_dim, config.size_for(target_domain)))
+
+    mode = parse_style_mode(args.style, translator.style_dim, args.seed, args.period, args.max_step, args.bank_size,
+                            style_from_image)
+    styles = StyleController(mode, translator.style_dim, args.grid_size, args.seed)
+    live = {"auto": None, "on": True, "off": False}[args.live]
+    source = open_source(args.input, args.width, args.height, args.fps, live, args.frames, args.retries)
+    print(f"munit-fast video: input {source.description} ({'live: stale frames dropped' if source.live else 'every frame'})")
+    preprocessor = FramePreprocessor(translator.input_dim, box, args.fit, args.preprocess, *args.canny)
+    writer = VideoFileOutput(args.output, args.fps or source.fps) if args.output else None
+    sinks = [s for s in ((writer.write if writer else None), (window.show if window else None)) if s]
+
+    def save(picture):
+        print(f"munit-fast video: saved {window.save(picture)}")
+
+    pipeline = VideoPipeline(source, translator, styles, preprocessor, sinks,
+                             OutputOptions(args.side_by_side, args.overlay, args.style), args.queue_size,
+                             on_save=save if window else None)
+    try:
+        stats = pipeline.run()
+    finally:
+        if writer:
+            writer.close()
+        if window:
+            window.close()
+        summary = pipeline.stats.summary()
+        print(format_summary(summary))
+        if args.stats:
+            save_summary(args.stats, summary)
+    if writer:
+        print(f"munit-fast video: wrote {stats.frames_out} frames to {args.output}")
+    return 0

@@ -1,0 +1,38 @@
+"""``--backend auto``: the fastest backend this machine can run, and why."""
+from __future__ import annotations
+
+import importlib.util
+
+import torch
+
+from munit_fast.runtime import factory
+
+BACKEND_CHOICES = ("auto", "eager", "triton", "compile", "onnx", "tensorrt")
+
+
+def available_backends() -> tuple:
+    """The backends ``build_translator`` knows in this installation."""
+    return tuple(getattr(factory, "BACKENDS", factory.EAGER_BACKENDS))
+
+
+def _importable(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def choose_backend(requested: str, device: str) -> tuple:
+    """-> (backend name, reason shown to the user). A named backend passes through unchanged.
+
+    auto on CUDA: TensorRT when build_translator supports it and the tensorrt package is
+    installed, else the Triton kernels, else eager. auto on CPU: eager (torch.compile needs a
+    C++ toolchain and a long warm-up, and the Triton kernels only run interpreted on CPU)."""
+    if requested != "auto":
+        return requested, "as requested"
+    cuda = torch.cuda.is_available() and device != "cpu"
+    known = available_backends()
+    if cuda and "tensorrt" in known and _importable("tensorrt"):
+        return "tensorrt", "CUDA and TensorRT available"
+    if cuda and _importable("triton"):
+        return "triton", "CUDA and Triton available"
+    if cuda:
+        return "eager", "CUDA without Triton"
+    return "eager", "CPU"

@@ -1,0 +1,87 @@
+"""Where translated frames go: a video file (codec from the extension, written to a temporary
+file and renamed when finalized), a preview window with keys, or nowhere (``--headless``)."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from munit_fast.errors import MunitError
+from munit_fast.images import write_image
+
+CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+
+# Window keys -> actions (space: new random style, s: save frame, g: grid on/off,
+# o: overlay on/off, q / Esc: quit).
+KEY_ACTIONS = {ord(" "): "next_style", ord("s"): "save", ord("g"): "toggle_grid", ord("o"): "toggle_overlay",
+               ord("q"): "quit", 27: "quit"}
+
+
+class VideoFileOutput:
+    """Frames of one size to ``path``; nothing appears at ``path`` until ``close()``."""
+
+    def __init__(self, path: str, fps: float):
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in CODECS:
+            raise MunitError(f"--output {path}: unsupported video extension {ext or '(none)'!r}; "
+                             f"use one of {', '.join(CODECS)}")
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        self.path, self.fps, self.codec = path, fps, CODECS[ext]
+        self._tmp = os.path.join(folder, f".{os.path.basename(path)}.partial{ext}")
+        self._writer = None
+        self._size = None
+
+    def write(self, frame: np.ndarray) -> None:  # frame (H, W, 3) uint8 BGR
+        size = (frame.shape[1], frame.shape[0])
+        if self._writer is None:
+            self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*self.codec), self.fps, size)
+            if not self._writer.isOpened():
+                raise MunitError(f"--output {self.path}: OpenCV cannot write {self.codec} video here; try .avi")
+            self._size = size
+        if size != self._size:  # toggling the grid changes the picture: keep the file's size
+            frame = cv2.resize(frame, self._size, interpolation=cv2.INTER_AREA)
+        self._writer.write(frame)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            os.replace(self._tmp, self.path)
+            self._writer = None
+
+
+def check_display() -> None:
+    """Raise the promised one-line error when no window can be shown."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise MunitError("no display available for the preview window; use --headless --output out.mp4")
+
+
+class WindowOutput:
+    def __init__(self, title: str = "munit-fast video", snapshot_dir: str = "."):
+        check_display()
+        self.title, self.snapshot_dir, self._saved = title, snapshot_dir, 0
+
+    def show(self, frame: np.ndarray) -> Optional[str]:
+        """Show the frame; return the action of the pressed key, if any."""
+        try:
+            cv2.imshow(self.title, frame)
+            key = cv2.waitKey(1) & 0xFF
+        except cv2.error:
+            raise MunitError("cannot open a preview window (OpenCV built without GUI support); "
+                             "use --headless --output out.mp4") from None
+        return KEY_ACTIONS.get(key)
+
+    def save(self, frame: np.ndarray) -> str:
+        path = os.path.join(self.snapshot_dir, f"munit_frame_{self._saved:04d}.png")
+        self._saved += 1
+        write_image(path, frame)
+        return path
+
+    def close(self) -> None:
+        try:
+            cv2.destroyWindow(self.title)
+        except cv2.error:
+            pass
