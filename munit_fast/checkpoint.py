@@ -54,13 +54,16 @@ def load_file(path: PathLike, map_location="cpu"):
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unpickling failed"
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc) or "GLOBAL" in str(exc):
+        message = str(exc)
+        if re.search(r"unsupported global", message, re.IGNORECASE):
             raise MunitError(
                 f"checkpoint {path} holds Python objects, not just tensors, and is refused "
                 "(weights_only=True never runs code from a file); re-save it as a plain state dict"
             ) from None
-        raise MunitError(f"checkpoint {path} cannot be read ({first}); is it a complete PyTorch file?") from None
+        found = re.search(r"Unsupported [^\n.]*", message)
+        detail = found.group(0) if found else "not a PyTorch checkpoint"
+        raise MunitError(f"checkpoint {path} cannot be read ({detail or 'unpickling failed'}); "
+                         "is it a complete PyTorch file?") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MunitError(f"checkpoint {path} cannot be read ({first}); is it a complete PyTorch file?") from None

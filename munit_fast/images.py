@@ -112,7 +112,10 @@ def write_image(path: str, image: np.ndarray) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     ext = os.path.splitext(path)[1] or ".png"
-    ok, encoded = cv2.imencode(ext, image)
+    try:
+        ok, encoded = cv2.imencode(ext, image)
+    except cv2.error:
+        ok = False
     if not ok:
         raise MunitError(f"cannot encode {path}: unsupported image extension {ext!r}; use .png or .jpg")
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
