@@ -1,36 +1,96 @@
 """AdaIN + activation (+ residual): y = act(scale[b,c] * (x - mu[b,c]) * rstd[b,c] + bias[b,c]) (+ r).
 
 The statistics are per sample and channel over H*W (biased variance, eps 1e-5), computed in
-fp32 whatever the input dtype. ``x`` may have batch 1 while ``scale``/``bias`` have batch K:
-one content map decoded with K styles.
+fp32 whatever the input dtype. ``x`` may have batch 1 (or be a batch-expanded view) while
+``scale``/``bias`` have batch K: one content map decoded with K styles. Instance norm is this
+op without the affine (``scale = bias = None``) and shares its kernels and autograd.Function.
+
+Reading order: host forward/backward over the Triton kernels of ``norm_act`` (single pass
+for short rows, split reduction for long ones), the ``autograd.Function``, the public
+function, the PyTorch reference.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 
+from . import norm_act
 from .activation import apply_activation_ref
 from .dispatch import resolve_impl
 
 
-def adain_ref(
+def _instance_forward(
     x: torch.Tensor,  # (B or 1, C, H, W)
-    scale: torch.Tensor,  # (B, C) per-sample "std" from the style MLP
-    bias: torch.Tensor,  # (B, C) per-sample "mean" from the style MLP
-    activation: str = "none",
-    residual: Optional[torch.Tensor] = None,  # (B or 1, C, H, W)
-    eps: float = 1e-5,
-) -> torch.Tensor:  # (B, C, H, W)
-    """The reference: instance norm, then a per-sample Mul/Add (exports as InstanceNormalization + Mul + Add)."""
-    dtype = x.dtype
-    normalized = F.instance_norm(x.float(), eps=eps)
-    y = normalized * scale.float()[:, :, None, None] + bias.float()[:, :, None, None]
-    y = apply_activation_ref(y, activation)
-    if residual is not None:
-        y = y + residual.float()
-    return y.to(dtype)
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    residual: Optional[torch.Tensor],  # (B or 1, C, H, W) or None
+    activation: str, eps: float, batch: int,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # y (B, C, H, W); mean, rstd (B, C) fp32
+    tile = norm_act.fused_tile(x)
+    if tile is not None:
+        return norm_act.fused_forward(x, scale, bias, residual, activation, eps, batch, tile)
+    # A batch-expanded x holds one map: its statistics are computed once.
+    stats_x = x[:1] if x.shape[0] > 1 and x.stride(0) == 0 else x
+    shift = stats_x[:, :, 0, 0].float()  # a sample of each row keeps the fp32 sums well conditioned
+    s1, s2 = norm_act.channel_sums(stats_x, shift)
+    n = x.shape[2] * x.shape[3]
+    shifted_mean = s1 / n
+    var = (s2 / n - shifted_mean * shifted_mean).clamp_min(0.0)
+    mean = (shift + shifted_mean).expand(batch, -1)
+    rstd = torch.rsqrt(var + eps).expand(batch, -1)
+    y = norm_act.normalize(x, mean, rstd, scale, bias, residual, activation, batch)
+    return y, mean, rstd
+
+
+def _instance_backward(
+    grad: torch.Tensor,  # (B, C, H, W)
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    activation: str,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # dx per output sample (B, C, H, W); dbias, dscale (B, C)
+    tile = norm_act.fused_tile(x)
+    if tile is not None:
+        return norm_act.fused_backward(grad, x, mean, rstd, scale, bias, activation, tile)
+    sum_dy, sum_dy_xhat = norm_act.grad_sums(grad, x, mean, rstd, scale, bias, activation)
+    n = x.shape[2] * x.shape[3]
+    alpha = rstd if scale is None else rstd * scale.float()
+    # dx = rstd * scale * (dy - mean(dy) - xhat * mean(dy * xhat)), dy the grad at the activation input
+    coef = torch.stack([alpha.expand_as(sum_dy), -alpha * sum_dy_xhat / n, -alpha * sum_dy / n])
+    dx = norm_act.normalize_backward(grad, x, mean, rstd, scale, bias, coef, activation)
+    return dx, sum_dy, sum_dy_xhat
+
+
+class AdaINFunction(torch.autograd.Function):
+    """Fused AdaIN / instance norm + activation + residual; gradients for x, scale, bias, residual."""
+
+    @staticmethod
+    def forward(ctx, x, scale, bias, residual, activation, eps):
+        batch = x.shape[0] if scale is None else scale.shape[0]
+        y, mean, rstd = _instance_forward(x, scale, bias, residual, activation, eps, batch)
+        ctx.save_for_backward(x, scale, bias, mean, rstd)
+        ctx.activation = activation
+        ctx.residual_meta = None if residual is None else (residual.shape[0], residual.dtype)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, scale, bias, mean, rstd = ctx.saved_tensors
+        need_x, need_scale, need_bias, need_res = ctx.needs_input_grad[:4]
+        dx = dscale = dbias = dres = None
+        if need_x or need_scale or need_bias:
+            dx, sum_dy, sum_dy_xhat = _instance_backward(grad, x, mean, rstd, scale, bias, ctx.activation)
+            if need_x and x.shape[0] != dx.shape[0]:  # x broadcast over K styles
+                dx = dx.sum(0, keepdim=True)
+            dx = dx if need_x else None
+            dscale = sum_dy_xhat.to(scale.dtype) if need_scale else None
+            dbias = sum_dy.to(bias.dtype) if need_bias else None
+        if need_res:
+            res_batch, res_dtype = ctx.residual_meta
+            dres = grad if res_batch == grad.shape[0] else grad.sum(0, keepdim=True)
+            dres = dres.to(res_dtype)
+        return dx, dscale, dbias, dres, None, None
 
 
 def adain(
@@ -43,7 +103,30 @@ def adain(
     impl: str = "auto",
 ) -> torch.Tensor:  # (B, C, H, W)
     if resolve_impl(impl, x) == "triton":
-        from .adain_triton import adain_triton
-
-        return adain_triton(x, scale, bias, activation, residual, eps)
+        return AdaINFunction.apply(x, scale, bias, residual, activation, eps)
     return adain_ref(x, scale, bias, activation, residual, eps)
+
+
+def adain_ref(
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    scale: torch.Tensor,  # (B, C) per-sample "std" from the style MLP
+    bias: torch.Tensor,  # (B, C) per-sample "mean" from the style MLP
+    activation: str = "none",
+    residual: Optional[torch.Tensor] = None,  # (B or 1, C, H, W)
+    eps: float = 1e-5,
+) -> torch.Tensor:  # (B, C, H, W)
+    """The reference: instance norm, then a per-sample Mul/Add (exports as InstanceNormalization + Mul + Add)."""
+    dtype = x.dtype
+    normalized = instance_normalize_ref(x.float(), eps)
+    y = normalized * scale.float()[:, :, None, None] + bias.float()[:, :, None, None]
+    y = apply_activation_ref(y, activation)
+    if residual is not None:
+        y = y + residual.float()
+    return y.to(dtype)
+
+
+def instance_normalize_ref(x: torch.Tensor, eps: float) -> torch.Tensor:  # (B, C, H, W) -> same
+    """(x - mu) / sqrt(var + eps) per (b, c); a single spatial element normalizes to 0."""
+    if x.shape[2] * x.shape[3] == 1:  # F.instance_norm refuses this case; the math gives 0
+        return x * 0.0
+    return F.instance_norm(x, eps=eps)

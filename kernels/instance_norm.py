@@ -1,26 +1,16 @@
-"""Instance norm (no affine) + activation (+ residual), statistics in fp32 (eps 1e-5)."""
+"""Instance norm (no affine) + activation (+ residual), statistics in fp32 (eps 1e-5).
+
+The Triton path is AdaIN without the affine: ``adain.AdaINFunction`` with no scale/bias.
+"""
 from __future__ import annotations
 
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 
 from .activation import apply_activation_ref
+from .adain import AdaINFunction, instance_normalize_ref
 from .dispatch import resolve_impl
-
-
-def instance_norm_ref(
-    x: torch.Tensor,  # (B, C, H, W)
-    activation: str = "none",
-    residual: Optional[torch.Tensor] = None,  # (B, C, H, W)
-    eps: float = 1e-5,
-) -> torch.Tensor:  # (B, C, H, W)
-    dtype = x.dtype
-    y = apply_activation_ref(F.instance_norm(x.float(), eps=eps), activation)
-    if residual is not None:
-        y = y + residual.float()
-    return y.to(dtype)
 
 
 def instance_norm(
@@ -31,7 +21,18 @@ def instance_norm(
     impl: str = "auto",
 ) -> torch.Tensor:  # (B, C, H, W)
     if resolve_impl(impl, x) == "triton":
-        from .instance_norm_triton import instance_norm_triton
-
-        return instance_norm_triton(x, activation, residual, eps)
+        return AdaINFunction.apply(x, None, None, residual, activation, eps)
     return instance_norm_ref(x, activation, residual, eps)
+
+
+def instance_norm_ref(
+    x: torch.Tensor,  # (B, C, H, W)
+    activation: str = "none",
+    residual: Optional[torch.Tensor] = None,  # (B, C, H, W)
+    eps: float = 1e-5,
+) -> torch.Tensor:  # (B, C, H, W)
+    dtype = x.dtype
+    y = apply_activation_ref(instance_normalize_ref(x.float(), eps), activation)
+    if residual is not None:
+        y = y + residual.float()
+    return y.to(dtype)

@@ -3,13 +3,111 @@
 Not torch's LayerNorm: per sample over (C, H, W), mean and the *unbiased* standard deviation,
 y = (x - mean) / (std + eps) * gamma[c] + beta[c], eps 1e-5 added to the std. Statistics in
 fp32; works on NCHW and channels_last tensors alike.
+
+The Triton path runs the split-reduction kernels of ``norm_act`` (a sample's row is C*H*W
+long, far beyond one block): per-(b, c) partial sums, added per sample on the host, then the
+elementwise pass with the per-sample statistics broadcast over channels (channel stride 0)
+and gamma/beta broadcast over samples (batch stride 0).
 """
 from __future__ import annotations
 
+from typing import Tuple
+
 import torch
 
+from . import norm_act
 from .activation import apply_activation_ref
 from .dispatch import resolve_impl
+
+
+def _per_sample(v: torch.Tensor, channels: int) -> torch.Tensor:  # (B,) -> (B, C) view, channel stride 0
+    return v[:, None].expand(-1, channels)
+
+
+def _per_channel(v: torch.Tensor, batch: int) -> torch.Tensor:  # (C,) -> (B, C) view, batch stride 0
+    return v[None, :].expand(batch, -1)
+
+
+def _layer_norm_forward(
+    x: torch.Tensor,  # (B, C, H, W)
+    gamma: torch.Tensor, beta: torch.Tensor,  # (C,)
+    activation: str, eps: float,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:  # y; mean, rstd, std (B,) fp32
+    batch, channels = x.shape[:2]
+    n = x[0].numel()
+    shift = x[:, 0, 0, 0].float()  # one sample of each row keeps the fp32 sums well conditioned
+    s1, s2 = norm_act.channel_sums(x, _per_sample(shift, channels))
+    s1, s2 = s1.sum(1), s2.sum(1)
+    shifted_mean = s1 / n
+    std = ((s2 - s1 * shifted_mean).clamp_min(0.0) / (n - 1)).sqrt()
+    mean = shift + shifted_mean
+    rstd = 1.0 / (std + eps)
+    y = norm_act.normalize(
+        x, _per_sample(mean, channels), _per_sample(rstd, channels),
+        _per_channel(gamma, batch), _per_channel(beta, batch), None, activation, batch,
+    )
+    return y, mean, rstd, std
+
+
+def _layer_norm_backward(
+    grad: torch.Tensor,  # (B, C, H, W)
+    x: torch.Tensor,  # (B, C, H, W)
+    gamma: torch.Tensor, beta: torch.Tensor,  # (C,)
+    mean: torch.Tensor, rstd: torch.Tensor, std: torch.Tensor,  # (B,) fp32
+    activation: str,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # dx (B, C, H, W), dgamma, dbeta (C,) fp32
+    batch, channels = x.shape[:2]
+    n = x[0].numel()
+    mean_bc, rstd_bc = _per_sample(mean, channels), _per_sample(rstd, channels)
+    gamma_bc, beta_bc = _per_channel(gamma, batch), _per_channel(beta, batch)
+    sum_dy, sum_dy_xhat = norm_act.grad_sums(grad, x, mean_bc, rstd_bc, gamma_bc, beta_bc, activation)
+    g32 = gamma.float()
+    sum_dxhat = (sum_dy * g32).sum(1)  # (B,), dxhat = dy * gamma
+    sum_dxhat_xhat = (sum_dy_xhat * g32).sum(1)
+    # dx = rstd * (dxhat - mean(dxhat)) - xhat * sum(dxhat * xhat) / ((n - 1) * std)
+    coef = torch.stack([
+        rstd[:, None] * g32[None, :],
+        _per_sample(-sum_dxhat_xhat / ((n - 1) * std), channels),
+        _per_sample(-rstd * sum_dxhat / n, channels),
+    ])
+    dx = norm_act.normalize_backward(grad, x, mean_bc, rstd_bc, gamma_bc, beta_bc, coef, activation)
+    return dx, sum_dy_xhat.sum(0), sum_dy.sum(0)
+
+
+class LayerNormFunction(torch.autograd.Function):
+    """Fused MUNIT LayerNorm + gamma/beta + activation; gradients for x, gamma and beta."""
+
+    @staticmethod
+    def forward(ctx, x, gamma, beta, activation, eps):
+        y, mean, rstd, std = _layer_norm_forward(x, gamma, beta, activation, eps)
+        ctx.save_for_backward(x, gamma, beta, mean, rstd, std)
+        ctx.activation = activation
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, gamma, beta, mean, rstd, std = ctx.saved_tensors
+        dx, dgamma, dbeta = _layer_norm_backward(grad, x, gamma, beta, mean, rstd, std, ctx.activation)
+        need_x, need_gamma, need_beta = ctx.needs_input_grad[:3]
+        return (
+            dx if need_x else None,
+            dgamma.to(gamma.dtype) if need_gamma else None,
+            dbeta.to(beta.dtype) if need_beta else None,
+            None, None,
+        )
+
+
+def layer_norm(
+    x: torch.Tensor,  # (B, C, H, W)
+    gamma: torch.Tensor,  # (C,)
+    beta: torch.Tensor,  # (C,)
+    activation: str = "none",
+    eps: float = 1e-5,
+    impl: str = "auto",
+) -> torch.Tensor:  # (B, C, H, W)
+    if resolve_impl(impl, x) == "triton":
+        return LayerNormFunction.apply(x, gamma, beta, activation, eps)
+    return layer_norm_ref(x, gamma, beta, activation, eps)
 
 
 def layer_norm_ref(
@@ -26,18 +124,3 @@ def layer_norm_ref(
     shape = [1, -1] + [1] * (x.dim() - 2)
     y = (x32 - mean) / (var.sqrt() + eps) * gamma.float().view(shape) + beta.float().view(shape)
     return apply_activation_ref(y, activation).to(dtype)
-
-
-def layer_norm(
-    x: torch.Tensor,  # (B, C, H, W)
-    gamma: torch.Tensor,  # (C,)
-    beta: torch.Tensor,  # (C,)
-    activation: str = "none",
-    eps: float = 1e-5,
-    impl: str = "auto",
-) -> torch.Tensor:  # (B, C, H, W)
-    if resolve_impl(impl, x) == "triton":
-        from .layer_norm_triton import layer_norm_triton
-
-        return layer_norm_triton(x, gamma, beta, activation, eps)
-    return layer_norm_ref(x, gamma, beta, activation, eps)

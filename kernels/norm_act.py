@@ -1,0 +1,533 @@
+"""Triton kernels shared by AdaIN, instance norm and MUNIT's LayerNorm.
+
+All three ops normalize ``x`` with fp32 statistics, then apply a per-(b, c) scale and shift,
+an activation (none | relu | lrelu) and an optional residual add:
+
+    y = act(scale[b,c] * (x - mean[b,c]) * rstd[b,c] + bias[b,c]) (+ residual)
+
+AdaIN and instance norm hold one statistic per (b, c); LayerNorm holds one per sample and
+passes it as a (B, C) view with channel stride 0, and gamma/beta as views with batch
+stride 0. Every tensor is addressed as (B, C, H*W) through its strides, so NCHW (H*W stride
+1), channels_last (C stride 1) and batch-expanded views (B stride 0: one content map shared
+by K styles) are read in place; any other layout is copied to NCHW first.
+
+Kernel shape by row length (a row is one (b, c) plane of H*W elements):
+- short rows (the tile fits in registers): one program normalizes ``BLOCK_C`` whole rows,
+  reading x once (``_fused_*`` kernels, instance statistics only);
+- long rows: a split reduction (``_partial_*`` kernels: each program sums one chunk of a
+  row, the chunks are added in fp32 on the host) followed by an elementwise pass.
+For channels_last tiles are wide in C (coalesced along the contiguous channel axis). Block
+sizes are chosen from the row length here; autotuning did not pay for these
+bandwidth-bound kernels whose best tile follows from the layout.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Optional, Tuple
+
+import torch
+
+from .activation import FUSED_ACTIVATIONS
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:  # CPU, Jetson or export installs: the reference path runs instead
+    triton = None
+
+# Largest register tile (elements) for the single-pass kernels; longer rows take the split path.
+MAX_FUSED_TILE = 4096
+# Tile of the split path: (channels, H*W) per program, by layout.
+SPLIT_TILE_NCHW = (1, 2048)
+SPLIT_TILE_CHANNELS_LAST = (64, 64)
+# Channels per program in single-pass channels_last tiles (coalesced loads along C).
+FUSED_CHANNELS_LAST_C = 16
+# The split reduction aims at this many programs per streaming multiprocessor.
+PROGRAMS_PER_SM = 4
+
+
+if triton is not None:
+
+    @triton.jit
+    def _activation(y, ACT: tl.constexpr):
+        if ACT == 1:
+            y = tl.maximum(y, 0.0)
+        elif ACT == 2:
+            y = tl.where(y > 0, y, y * 0.2)
+        return y
+
+    @triton.jit
+    def _activation_grad(g, y_pre, ACT: tl.constexpr):
+        # g: upstream gradient, y_pre: the activation's input (same tile)
+        if ACT == 1:
+            g = tl.where(y_pre > 0, g, 0.0)
+        elif ACT == 2:
+            g = tl.where(y_pre > 0, g, g * 0.2)
+        return g
+
+    @triton.jit
+    def _fused_forward_kernel(
+        x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw), any float dtype
+        scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
+        res_ptr,  # (B, C, HW) strided (srb, src, srhw); read only when HAS_RESIDUAL
+        y_ptr,  # (B, C, HW) strided (syb, syc, syhw), x's dtype
+        mean_ptr, rstd_ptr,  # (B, C) fp32 contiguous, written for the backward pass
+        C, HW, n_cblocks, eps,
+        sxb, sxc, sxhw, sab, sac, srb, src, srhw, syb, syc, syhw,
+        HAS_AFFINE: tl.constexpr, HAS_RESIDUAL: tl.constexpr, ACT: tl.constexpr,
+        BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
+    ):
+        pid = tl.program_id(0)
+        b = (pid // n_cblocks).to(tl.int64)
+        c = (pid % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
+        hw = tl.arange(0, BLOCK_HW).to(tl.int64)
+        c_mask = c < C
+        mask = c_mask[:, None] & (hw < HW)[None, :]
+        c64 = c.to(tl.int64)
+        x = tl.load(x_ptr + b * sxb + c64[:, None] * sxc + hw[None, :] * sxhw, mask=mask, other=0.0)
+        x = x.to(tl.float32)
+        mean = tl.sum(x, axis=1) / HW
+        centered = tl.where(mask, x - mean[:, None], 0.0)
+        rstd = 1.0 / tl.sqrt(tl.sum(centered * centered, axis=1) / HW + eps)
+        y = centered * rstd[:, None]
+        if HAS_AFFINE:
+            scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            y = y * scale[:, None] + bias[:, None]
+        y = _activation(y, ACT)
+        if HAS_RESIDUAL:
+            r = tl.load(res_ptr + b * srb + c64[:, None] * src + hw[None, :] * srhw, mask=mask, other=0.0)
+            y += r.to(tl.float32)
+        tl.store(y_ptr + b * syb + c64[:, None] * syc + hw[None, :] * syhw, y.to(y_ptr.dtype.element_ty), mask=mask)
+        tl.store(mean_ptr + b * C + c64, mean, mask=c_mask)
+        tl.store(rstd_ptr + b * C + c64, rstd, mask=c_mask)
+
+    @triton.jit
+    def _fused_backward_kernel(
+        x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw)
+        g_ptr,  # (B, C, HW) strided (sgb, sgc, sghw): gradient of y
+        mean_ptr, rstd_ptr,  # (B, C) fp32 strided (smb, smc)
+        scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
+        dx_ptr,  # (B, C, HW) strided (sdb, sdc, sdhw)
+        sum_dy_ptr, sum_dy_xhat_ptr,  # (B, C) fp32 contiguous: grad of bias and of scale
+        C, HW, n_cblocks,
+        sxb, sxc, sxhw, sgb, sgc, sghw, smb, smc, sab, sac, sdb, sdc, sdhw,
+        HAS_AFFINE: tl.constexpr, ACT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
+    ):
+        pid = tl.program_id(0)
+        b = (pid // n_cblocks).to(tl.int64)
+        c = (pid % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
+        hw = tl.arange(0, BLOCK_HW).to(tl.int64)
+        c_mask = c < C
+        mask = c_mask[:, None] & (hw < HW)[None, :]
+        c64 = c.to(tl.int64)
+        x = tl.load(x_ptr + b * sxb + c64[:, None] * sxc + hw[None, :] * sxhw, mask=mask, other=0.0)
+        g = tl.load(g_ptr + b * sgb + c64[:, None] * sgc + hw[None, :] * sghw, mask=mask, other=0.0)
+        mean = tl.load(mean_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        rstd = tl.load(rstd_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        xhat = tl.where(mask, (x.to(tl.float32) - mean[:, None]) * rstd[:, None], 0.0)
+        if HAS_AFFINE:
+            scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            y_pre = xhat * scale[:, None] + bias[:, None]
+        else:
+            scale = tl.full([BLOCK_C], 1.0, tl.float32)
+            y_pre = xhat
+        dy = tl.where(mask, _activation_grad(g.to(tl.float32), y_pre, ACT), 0.0)
+        sum_dy = tl.sum(dy, axis=1)
+        sum_dy_xhat = tl.sum(dy * xhat, axis=1)
+        alpha = rstd * scale
+        dx = alpha[:, None] * (dy - (sum_dy / HW)[:, None] - xhat * (sum_dy_xhat / HW)[:, None])
+        tl.store(dx_ptr + b * sdb + c64[:, None] * sdc + hw[None, :] * sdhw, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+        tl.store(sum_dy_ptr + b * C + c64, sum_dy, mask=c_mask)
+        tl.store(sum_dy_xhat_ptr + b * C + c64, sum_dy_xhat, mask=c_mask)
+
+    @triton.jit
+    def _partial_sums_kernel(
+        x_ptr,  # (B, C, HW) strided (sxb, sxc, sxhw)
+        shift_ptr,  # (B, C) fp32 strided (ssb, ssc): subtracted before summing, for accuracy
+        s1_ptr, s2_ptr,  # (SPLITS, B, C) fp32 contiguous: sum(x - shift), sum((x - shift)^2) per chunk
+        B, C, HW, n_cblocks, n_splits, chunk,
+        sxb, sxc, sxhw, ssb, ssc,
+        BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
+    ):
+        pid = tl.program_id(0)
+        split = pid % n_splits
+        row = pid // n_splits
+        b = (row // n_cblocks).to(tl.int64)
+        c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
+        c_mask = c < C
+        c64 = c.to(tl.int64)
+        shift = tl.load(shift_ptr + b * ssb + c64 * ssc, mask=c_mask, other=0.0)
+        base = x_ptr + b * sxb + c64[:, None] * sxc
+        acc1 = tl.zeros([BLOCK_C, BLOCK_HW], dtype=tl.float32)
+        acc2 = tl.zeros([BLOCK_C, BLOCK_HW], dtype=tl.float32)
+        start = split * chunk
+        end = tl.minimum(start + chunk, HW)
+        for off in range(start, end, BLOCK_HW):
+            hw = (off + tl.arange(0, BLOCK_HW)).to(tl.int64)
+            mask = c_mask[:, None] & (hw < end)[None, :]
+            x = tl.load(base + hw[None, :] * sxhw, mask=mask, other=0.0).to(tl.float32)
+            d = tl.where(mask, x - shift[:, None], 0.0)
+            acc1 += d
+            acc2 += d * d
+        out = split * B * C + b * C + c64
+        tl.store(s1_ptr + out, tl.sum(acc1, axis=1), mask=c_mask)
+        tl.store(s2_ptr + out, tl.sum(acc2, axis=1), mask=c_mask)
+
+    @triton.jit
+    def _normalize_kernel(
+        x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw)
+        mean_ptr, rstd_ptr,  # (B, C) fp32 strided (smb, smc)
+        scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
+        res_ptr,  # (B, C, HW) strided (srb, src, srhw); read only when HAS_RESIDUAL
+        y_ptr,  # (B, C, HW) strided (syb, syc, syhw)
+        C, HW, n_cblocks, n_hwblocks,
+        sxb, sxc, sxhw, smb, smc, sab, sac, srb, src, srhw, syb, syc, syhw,
+        HAS_AFFINE: tl.constexpr, HAS_RESIDUAL: tl.constexpr, ACT: tl.constexpr,
+        BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
+    ):
+        pid = tl.program_id(0)
+        row = pid // n_hwblocks
+        b = (row // n_cblocks).to(tl.int64)
+        c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
+        hw = ((pid % n_hwblocks) * BLOCK_HW + tl.arange(0, BLOCK_HW)).to(tl.int64)
+        c_mask = c < C
+        mask = c_mask[:, None] & (hw < HW)[None, :]
+        c64 = c.to(tl.int64)
+        x = tl.load(x_ptr + b * sxb + c64[:, None] * sxc + hw[None, :] * sxhw, mask=mask, other=0.0)
+        mean = tl.load(mean_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        rstd = tl.load(rstd_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        y = (x.to(tl.float32) - mean[:, None]) * rstd[:, None]
+        if HAS_AFFINE:
+            scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            y = y * scale[:, None] + bias[:, None]
+        y = _activation(y, ACT)
+        if HAS_RESIDUAL:
+            r = tl.load(res_ptr + b * srb + c64[:, None] * src + hw[None, :] * srhw, mask=mask, other=0.0)
+            y += r.to(tl.float32)
+        tl.store(y_ptr + b * syb + c64[:, None] * syc + hw[None, :] * syhw, y.to(y_ptr.dtype.element_ty), mask=mask)
+
+    @triton.jit
+    def _partial_grad_sums_kernel(
+        x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw)
+        g_ptr,  # (B, C, HW) strided (sgb, sgc, sghw): gradient of y
+        mean_ptr, rstd_ptr,  # (B, C) fp32 strided (smb, smc)
+        scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
+        s1_ptr, s2_ptr,  # (SPLITS, B, C) fp32 contiguous: sum(dy), sum(dy * xhat) per chunk
+        B, C, HW, n_cblocks, n_splits, chunk,
+        sxb, sxc, sxhw, sgb, sgc, sghw, smb, smc, sab, sac,
+        HAS_AFFINE: tl.constexpr, ACT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
+    ):
+        pid = tl.program_id(0)
+        split = pid % n_splits
+        row = pid // n_splits
+        b = (row // n_cblocks).to(tl.int64)
+        c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
+        c_mask = c < C
+        c64 = c.to(tl.int64)
+        mean = tl.load(mean_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        rstd = tl.load(rstd_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        if HAS_AFFINE:
+            scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+        acc1 = tl.zeros([BLOCK_C, BLOCK_HW], dtype=tl.float32)
+        acc2 = tl.zeros([BLOCK_C, BLOCK_HW], dtype=tl.float32)
+        start = split * chunk
+        end = tl.minimum(start + chunk, HW)
+        for off in range(start, end, BLOCK_HW):
+            hw = (off + tl.arange(0, BLOCK_HW)).to(tl.int64)
+            mask = c_mask[:, None] & (hw < end)[None, :]
+            x = tl.load(x_ptr + b * sxb + c64[:, None] * sxc + hw[None, :] * sxhw, mask=mask, other=0.0)
+            g = tl.load(g_ptr + b * sgb + c64[:, None] * sgc + hw[None, :] * sghw, mask=mask, other=0.0)
+            xhat = (x.to(tl.float32) - mean[:, None]) * rstd[:, None]
+            if HAS_AFFINE:
+                y_pre = xhat * scale[:, None] + bias[:, None]
+            else:
+                y_pre = xhat
+            dy = tl.where(mask, _activation_grad(g.to(tl.float32), y_pre, ACT), 0.0)
+            acc1 += dy
+            acc2 += dy * xhat
+        out = split * B * C + b * C + c64
+        tl.store(s1_ptr + out, tl.sum(acc1, axis=1), mask=c_mask)
+        tl.store(s2_ptr + out, tl.sum(acc2, axis=1), mask=c_mask)
+
+    @triton.jit
+    def _normalize_backward_kernel(
+        x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw)
+        g_ptr,  # (B, C, HW) strided (sgb, sgc, sghw): gradient of y
+        mean_ptr, rstd_ptr,  # (B, C) fp32 strided (smb, smc)
+        scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
+        coef_ptr,  # (3, B, C) fp32 contiguous: dx = coef[0] * dy + coef[1] * xhat + coef[2]
+        dx_ptr,  # (B, C, HW) strided (sdb, sdc, sdhw)
+        B, C, HW, n_cblocks, n_hwblocks,
+        sxb, sxc, sxhw, sgb, sgc, sghw, smb, smc, sab, sac, sdb, sdc, sdhw,
+        HAS_AFFINE: tl.constexpr, ACT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
+    ):
+        pid = tl.program_id(0)
+        row = pid // n_hwblocks
+        b = (row // n_cblocks).to(tl.int64)
+        c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
+        hw = ((pid % n_hwblocks) * BLOCK_HW + tl.arange(0, BLOCK_HW)).to(tl.int64)
+        c_mask = c < C
+        mask = c_mask[:, None] & (hw < HW)[None, :]
+        c64 = c.to(tl.int64)
+        x = tl.load(x_ptr + b * sxb + c64[:, None] * sxc + hw[None, :] * sxhw, mask=mask, other=0.0)
+        g = tl.load(g_ptr + b * sgb + c64[:, None] * sgc + hw[None, :] * sghw, mask=mask, other=0.0)
+        mean = tl.load(mean_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        rstd = tl.load(rstd_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        xhat = (x.to(tl.float32) - mean[:, None]) * rstd[:, None]
+        if HAS_AFFINE:
+            scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            y_pre = xhat * scale[:, None] + bias[:, None]
+        else:
+            y_pre = xhat
+        dy = _activation_grad(g.to(tl.float32), y_pre, ACT)
+        k = b * C + c64
+        c_dy = tl.load(coef_ptr + k, mask=c_mask, other=0.0)
+        c_xhat = tl.load(coef_ptr + B * C + k, mask=c_mask, other=0.0)
+        c_one = tl.load(coef_ptr + 2 * B * C + k, mask=c_mask, other=0.0)
+        dx = c_dy[:, None] * dy + c_xhat[:, None] * xhat + c_one[:, None]
+        tl.store(dx_ptr + b * sdb + c64[:, None] * sdc + hw[None, :] * sdhw, dx.to(dx_ptr.dtype.element_ty), mask=mask)
+
+
+# ----------------------------------------------------------------------------- host side
+
+def activation_code(activation: str) -> int:
+    if activation not in FUSED_ACTIVATIONS:
+        raise ValueError(f"fused activation must be one of {FUSED_ACTIVATIONS}, got {activation!r}")
+    return FUSED_ACTIVATIONS.index(activation)
+
+
+def rows_view(t: torch.Tensor) -> Tuple[torch.Tensor, int, int, int]:
+    """(t, stride_b, stride_c, stride_hw) addressing ``t`` (B, C, H, W) as (B, C, H*W).
+
+    In place when H and W flatten into one strided axis (NCHW, channels_last, expanded
+    batch); otherwise an NCHW copy.
+    """
+    _, _, h, w = t.shape
+    if w == 1:
+        return t, t.stride(0), t.stride(1), t.stride(2)
+    if h == 1 or t.stride(2) == w * t.stride(3):
+        return t, t.stride(0), t.stride(1), t.stride(3)
+    t = t.contiguous()
+    return t, t.stride(0), t.stride(1), t.stride(3)
+
+
+def is_channels_last(t: torch.Tensor) -> bool:
+    """True when channels are the innermost axis in memory (C stride 1 and C > 1)."""
+    _, c, h, w = t.shape
+    _, _, sc, shw = rows_view(t)
+    return c > 1 and sc == 1 and (h * w == 1 or shw == c)
+
+
+def empty_like_layout(x: torch.Tensor, batch: int, dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised (batch, C, H, W) tensor in x's memory format (channels_last or NCHW)."""
+    fmt = torch.channels_last if is_channels_last(x) else torch.contiguous_format
+    return torch.empty((batch, *x.shape[1:]), dtype=dtype, device=x.device, memory_format=fmt)
+
+
+def _per_channel(t: Optional[torch.Tensor], like: torch.Tensor) -> Tuple[torch.Tensor, int, int]:
+    """(tensor, stride_b, stride_c) of a (B, C) parameter; ``like`` stands in when absent."""
+    if t is None:
+        return like, 0, 0
+    return t, t.stride(0), t.stride(1)
+
+
+def _num_warps(tile: int) -> int:
+    return 4 if tile <= 2048 else (8 if tile <= 8192 else 16)
+
+
+def fused_tile(x: torch.Tensor) -> Optional[Tuple[int, int]]:
+    """(BLOCK_C, BLOCK_HW) of the single-pass kernels for x's rows, or None for the split path."""
+    c, hw = x.shape[1], x.shape[2] * x.shape[3]
+    block_hw = triton.next_power_of_2(hw)
+    min_c = min(FUSED_CHANNELS_LAST_C, triton.next_power_of_2(c)) if is_channels_last(x) else 1
+    if min_c * block_hw > MAX_FUSED_TILE:
+        return None
+    block_c = max(min_c, min(triton.next_power_of_2(c), MAX_FUSED_TILE // block_hw))
+    return block_c, block_hw
+
+
+def _split_tile(x: torch.Tensor) -> Tuple[int, int]:
+    block_c, block_hw = SPLIT_TILE_CHANNELS_LAST if is_channels_last(x) else SPLIT_TILE_NCHW
+    block_c = min(block_c, triton.next_power_of_2(x.shape[1]))
+    block_hw = min(block_hw, triton.next_power_of_2(x.shape[2] * x.shape[3]))
+    return block_c, block_hw
+
+
+@functools.lru_cache(maxsize=None)
+def _target_programs(device: torch.device) -> int:
+    if device.type == "cuda":
+        return PROGRAMS_PER_SM * torch.cuda.get_device_properties(device).multi_processor_count
+    return 8  # the CPU interpreter: few programs keep it quick
+
+
+def _splits(device: torch.device, rows: int, hw: int, block_hw: int) -> Tuple[int, int]:
+    """(number of chunks per row, chunk length in elements) for the split reduction."""
+    max_splits = triton.cdiv(hw, block_hw)
+    splits = max(1, min(max_splits, triton.cdiv(_target_programs(device), rows)))
+    chunk = triton.cdiv(triton.cdiv(hw, splits), block_hw) * block_hw
+    return triton.cdiv(hw, chunk), chunk
+
+
+def fused_forward(
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    scale: Optional[torch.Tensor],  # (B, C) or None
+    bias: Optional[torch.Tensor],  # (B, C) or None
+    residual: Optional[torch.Tensor],  # (B or 1, C, H, W) or None
+    activation: str, eps: float, batch: int, tile: Tuple[int, int],
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # y (batch, C, H, W), mean, rstd (batch, C) fp32
+    """Instance statistics and the normalized output in one pass over short rows."""
+    c, hw = x.shape[1], x.shape[2] * x.shape[3]
+    xv, sxb, sxc, sxhw = rows_view(x)
+    y = empty_like_layout(x, batch, x.dtype)
+    _, syb, syc, syhw = rows_view(y)
+    rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
+    scale_t, sab, sac = _per_channel(scale, xv)
+    bias_t, _, _ = _per_channel(bias, xv)
+    mean = torch.empty((batch, c), dtype=torch.float32, device=x.device)
+    rstd = torch.empty_like(mean)
+    block_c, block_hw = tile
+    n_cblocks = triton.cdiv(c, block_c)
+    _fused_forward_kernel[(batch * n_cblocks,)](
+        xv, scale_t, bias_t, rv, y, mean, rstd, c, hw, n_cblocks, eps,
+        0 if x.shape[0] == 1 else sxb, sxc, sxhw, sab, sac,
+        0 if rv.shape[0] == 1 else srb, src, srhw, syb, syc, syhw,
+        HAS_AFFINE=scale is not None, HAS_RESIDUAL=residual is not None, ACT=activation_code(activation),
+        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+    )
+    return y, mean, rstd
+
+
+def fused_backward(
+    grad: torch.Tensor,  # (B, C, H, W)
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    activation: str, tile: Tuple[int, int],
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # dx (B, C, H, W), sum(dy), sum(dy * xhat) (B, C)
+    """Instance-norm backward in one pass over short rows; dx is per output sample."""
+    batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    xv, sxb, sxc, sxhw = rows_view(x)
+    gv, sgb, sgc, sghw = rows_view(grad)
+    dx = empty_like_layout(x, batch, x.dtype)
+    _, sdb, sdc, sdhw = rows_view(dx)
+    scale_t, sab, sac = _per_channel(scale, xv)
+    bias_t, _, _ = _per_channel(bias, xv)
+    sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
+    sum_dy_xhat = torch.empty_like(sum_dy)
+    block_c, block_hw = tile
+    n_cblocks = triton.cdiv(c, block_c)
+    _fused_backward_kernel[(batch * n_cblocks,)](
+        xv, gv, mean, rstd, scale_t, bias_t, dx, sum_dy, sum_dy_xhat, c, hw, n_cblocks,
+        0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1),
+        sab, sac, sdb, sdc, sdhw,
+        HAS_AFFINE=scale is not None, ACT=activation_code(activation),
+        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+    )
+    return dx, sum_dy, sum_dy_xhat
+
+
+def channel_sums(
+    x: torch.Tensor,  # (B, C, H, W)
+    shift: torch.Tensor,  # (B, C) fp32, any strides
+) -> Tuple[torch.Tensor, torch.Tensor]:  # sum(x - shift), sum((x - shift)^2) over H*W: (B, C) fp32
+    """Split reduction over each (b, c) plane: chunks summed by separate programs, then added."""
+    batch, c, hw = x.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    xv, sxb, sxc, sxhw = rows_view(x)
+    block_c, block_hw = _split_tile(x)
+    n_cblocks = triton.cdiv(c, block_c)
+    n_splits, chunk = _splits(x.device, batch * n_cblocks, hw, block_hw)
+    s1 = torch.empty((n_splits, batch, c), dtype=torch.float32, device=x.device)
+    s2 = torch.empty_like(s1)
+    _partial_sums_kernel[(batch * n_cblocks * n_splits,)](
+        xv, shift, s1, s2, batch, c, hw, n_cblocks, n_splits, chunk,
+        sxb, sxc, sxhw, shift.stride(0), shift.stride(1),
+        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+    )
+    return s1.sum(0), s2.sum(0)
+
+
+def normalize(
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    residual: Optional[torch.Tensor],  # (B or 1, C, H, W) or None
+    activation: str, batch: int,
+) -> torch.Tensor:  # (batch, C, H, W), x's dtype and memory format
+    """y = act(scale * (x - mean) * rstd + bias) (+ residual), elementwise over any row length."""
+    c, hw = x.shape[1], x.shape[2] * x.shape[3]
+    xv, sxb, sxc, sxhw = rows_view(x)
+    y = empty_like_layout(x, batch, x.dtype)
+    _, syb, syc, syhw = rows_view(y)
+    rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
+    scale_t, sab, sac = _per_channel(scale, xv)
+    bias_t, _, _ = _per_channel(bias, xv)
+    block_c, block_hw = _split_tile(x)
+    n_cblocks, n_hwblocks = triton.cdiv(c, block_c), triton.cdiv(hw, block_hw)
+    _normalize_kernel[(batch * n_cblocks * n_hwblocks,)](
+        xv, mean, rstd, scale_t, bias_t, rv, y, c, hw, n_cblocks, n_hwblocks,
+        0 if x.shape[0] == 1 else sxb, sxc, sxhw, mean.stride(0), mean.stride(1), sab, sac,
+        0 if rv.shape[0] == 1 else srb, src, srhw, syb, syc, syhw,
+        HAS_AFFINE=scale is not None, HAS_RESIDUAL=residual is not None, ACT=activation_code(activation),
+        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+    )
+    return y
+
+
+def grad_sums(
+    grad: torch.Tensor,  # (B, C, H, W)
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    activation: str,
+) -> Tuple[torch.Tensor, torch.Tensor]:  # sum(dy), sum(dy * xhat) over H*W: (B, C) fp32
+    """Split reduction of the gradient at the activation's input, dy, and of dy * xhat."""
+    batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    xv, sxb, sxc, sxhw = rows_view(x)
+    gv, sgb, sgc, sghw = rows_view(grad)
+    scale_t, sab, sac = _per_channel(scale, xv)
+    bias_t, _, _ = _per_channel(bias, xv)
+    block_c, block_hw = _split_tile(x)
+    n_cblocks = triton.cdiv(c, block_c)
+    n_splits, chunk = _splits(x.device, batch * n_cblocks, hw, block_hw)
+    s1 = torch.empty((n_splits, batch, c), dtype=torch.float32, device=x.device)
+    s2 = torch.empty_like(s1)
+    _partial_grad_sums_kernel[(batch * n_cblocks * n_splits,)](
+        xv, gv, mean, rstd, scale_t, bias_t, s1, s2, batch, c, hw, n_cblocks, n_splits, chunk,
+        0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1), sab, sac,
+        HAS_AFFINE=scale is not None, ACT=activation_code(activation),
+        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+    )
+    return s1.sum(0), s2.sum(0)
+
+
+def normalize_backward(
+    grad: torch.Tensor,  # (B, C, H, W)
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    coef: torch.Tensor,  # (3, B, C) fp32: dx = coef[0] * dy + coef[1] * xhat + coef[2]
+    activation: str,
+) -> torch.Tensor:  # dx (B, C, H, W), x's dtype and memory format, per output sample
+    batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    xv, sxb, sxc, sxhw = rows_view(x)
+    gv, sgb, sgc, sghw = rows_view(grad)
+    dx = empty_like_layout(x, batch, x.dtype)
+    _, sdb, sdc, sdhw = rows_view(dx)
+    scale_t, sab, sac = _per_channel(scale, xv)
+    bias_t, _, _ = _per_channel(bias, xv)
+    coef = coef.contiguous()
+    block_c, block_hw = _split_tile(x)
+    n_cblocks, n_hwblocks = triton.cdiv(c, block_c), triton.cdiv(hw, block_hw)
+    _normalize_backward_kernel[(batch * n_cblocks * n_hwblocks,)](
+        xv, gv, mean, rstd, scale_t, bias_t, coef, dx, batch, c, hw, n_cblocks, n_hwblocks,
+        0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1),
+        sab, sac, sdb, sdc, sdhw,
+        HAS_AFFINE=scale is not None, ACT=activation_code(activation),
+        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+    )
+    return dx
