@@ -1,1 +1,5 @@
-"""Training: the MUNIT trainer, its data pipeline and the built-in synthetic dataset."""
+"""The MUNIT trainer: losses and updates as the original, data loading, the training loop
+with checkpoints, samples and logs, data-parallel training and mixed precision."""
+from .trainer import LOSS_NAMES, MUNITTrainer
+
+__all__ = ["LOSS_NAMES", "MUNITTrainer"]

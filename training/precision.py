@@ -1,0 +1,37 @@
+"""Mixed precision for training: bf16 autocast on CPU and GPU, fp16 autocast with gradient
+scalers on GPU. The AdaIN, instance-norm and LayerNorm statistics are computed in fp32 by
+munit_fast.kernels whatever the autocast dtype; every loss is reduced in fp32."""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from munit_fast.errors import MunitError
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    if precision not in PRECISIONS:
+        raise MunitError(f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device.type != "cuda":
+        raise MunitError("--precision fp16 needs a CUDA GPU (fp16 training uses a gradient scaler); "
+                         "use --precision bf16 on CPU")
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise MunitError("--precision bf16: this GPU has no bf16 support; use --precision fp16")
+
+
+def autocast(precision: str, device: torch.device):
+    """The forward-pass context for ``precision`` (a no-op for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def make_scaler(precision: str, device: torch.device):
+    """A GradScaler for fp16 (loss scaling against fp16 gradient underflow), else None."""
+    if precision != "fp16":
+        return None
+    return torch.amp.GradScaler(device.type)

@@ -1,0 +1,291 @@
+"""MUNITTrainer: the networks, optimizers, schedules and the D and G updates of MUNIT.
+
+Computes what the original trainer computes (see ``../shared/spec/MUNIT.md`` sections 3-4).
+Two update schemes (``dis_fakes``):
+
+- ``"recompute"`` (the original): the D update draws its own styles and decodes its own
+  cross-domain fakes; the G update then draws new styles and decodes again.
+- ``"reuse"`` (default): one generator forward per iteration; its fakes, detached, train D
+  first, then the G loss is taken against the updated D. Same order (D step, then G step
+  against the new D), same weights producing the fakes, same distribution of styles (one
+  draw shared by both updates instead of two draws); two decodes and two content encodes
+  fewer per iteration. benches/test_bench_train.py measures the difference.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+
+from munit_fast.config import MunitConfig
+from munit_fast.errors import MunitError
+from munit_fast.model import AdaINGen, MsImageDis, init_weights
+
+from .precision import autocast, check_precision, make_scaler
+from .vgg import load_vgg16, vgg_loss
+
+DIS_FAKES = ("reuse", "recompute")
+LOSS_NAMES = (
+    "gen_recon_x_a", "gen_recon_x_b", "gen_recon_s_a", "gen_recon_s_b", "gen_recon_c_a", "gen_recon_c_b",
+    "gen_cycrecon_x_a", "gen_cycrecon_x_b", "gen_adv_a", "gen_adv_b", "gen_vgg_a", "gen_vgg_b", "gen_total",
+    "dis_a", "dis_b", "dis_total",
+)
+Losses = Dict[str, torch.Tensor]
+
+
+def recon_criterion(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error, reduced in fp32."""
+    return torch.mean(torch.abs(output.float() - target.float()))
+
+
+class _Networks(nn.Module):
+    """The four networks in the original trainer's module order (init order matters)."""
+
+    def __init__(self, config: MunitConfig):
+        super().__init__()
+        self.gen_a = AdaINGen(config.input_dim_a, config.gen)
+        self.gen_b = AdaINGen(config.input_dim_b, config.gen)
+        self.dis_a = MsImageDis(config.input_dim_a, config.dis)
+        self.dis_b = MsImageDis(config.input_dim_b, config.dis)
+
+
+class MUNITTrainer:
+    def __init__(self, config: MunitConfig, device="cpu", precision: str = "fp32", dis_fakes: str = "reuse",
+                 reduce_gradients: Optional[Callable[[nn.Module], None]] = None):
+        if dis_fakes not in DIS_FAKES:
+            raise MunitError(f"dis_fakes must be one of {'/'.join(DIS_FAKES)}, got {dis_fakes!r}")
+        self.config = config
+        self.device = torch.device(device)
+        check_precision(precision, self.device)
+        self.precision, self.dis_fakes = precision, dis_fakes
+        self.reduce_gradients = reduce_gradients  # averages gradients over processes (data parallel)
+        self.style_dim = config.gen.style_dim
+
+        nets = _Networks(config)
+        self.gen_a, self.gen_b, self.dis_a, self.dis_b = nets.gen_a, nets.gen_b, nets.dis_a, nets.dis_b
+        # fixed styles of the sample grids, drawn as the original does, before the init
+        self.display_s_a = torch.randn(config.display_size, self.style_dim, 1, 1)
+        self.display_s_b = torch.randn(config.display_size, self.style_dim, 1, 1)
+        init_weights(nets, config.init)
+        init_weights(self.dis_a, "gaussian")
+        init_weights(self.dis_b, "gaussian")
+        self.networks = nets.to(self.device).train()
+        self.display_s_a, self.display_s_b = self.display_s_a.to(self.device), self.display_s_b.to(self.device)
+
+        betas = (config.beta1, config.beta2)
+        gen_params = [p for p in list(self.gen_a.parameters()) + list(self.gen_b.parameters()) if p.requires_grad]
+        dis_params = [p for p in list(self.dis_a.parameters()) + list(self.dis_b.parameters()) if p.requires_grad]
+        self.gen_opt = torch.optim.Adam(gen_params, lr=config.lr, betas=betas, weight_decay=config.weight_decay)
+        self.dis_opt = torch.optim.Adam(dis_params, lr=config.lr, betas=betas, weight_decay=config.weight_decay)
+        self.gen_scheduler = self._make_scheduler(self.gen_opt)
+        self.dis_scheduler = self._make_scheduler(self.dis_opt)
+        self.gen_scaler = make_scaler(precision, self.device)
+        self.dis_scaler = make_scaler(precision, self.device)
+        self.vgg = None
+        if config.vgg_w > 0:
+            self.vgg = load_vgg16(config.vgg_model_path, config.vgg_layer).to(self.device)
+
+    # ----------------------------------------------------------------- schedules
+    def _make_scheduler(self, optimizer):
+        if self.config.lr_policy == "constant":
+            return None
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=self.config.step_size, gamma=self.config.gamma)
+
+    def update_learning_rate(self) -> None:
+        """One scheduler step, at the start of every iteration (before any optimizer step, as
+        the original; PyTorch's warning about that order is expected and silenced)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step\\(\\)`")
+            for scheduler in (self.dis_scheduler, self.gen_scheduler):
+                if scheduler is not None:
+                    scheduler.step()
+
+    def set_iteration(self, iterations: int) -> None:
+        """Schedules as the original's resume builds them for ``iterations`` completed iterations."""
+        for opt, scheduler in ((self.gen_opt, self.gen_scheduler), (self.dis_opt, self.dis_scheduler)):
+            if scheduler is not None:
+                scheduler.last_epoch = iterations
+                for group in opt.param_groups:
+                    group["lr"] = self.config.lr * self.config.gamma ** (iterations // self.config.step_size)
+
+    # ----------------------------------------------------------------- losses
+    def random_styles(self, batch: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """s_a, s_b ~ N(0, I), each (batch, style_dim, 1, 1), drawn in the original's order."""
+        s_a = torch.randn(batch, self.style_dim, 1, 1, device=self.device)
+        s_b = torch.randn(batch, self.style_dim, 1, 1, device=self.device)
+        return s_a, s_b
+
+    def _generator_forward(self, x_a, x_b, s_a, s_b, with_cycle: bool) -> Tuple[Losses, torch.Tensor, torch.Tensor]:
+        """Every generator loss term except the adversarial ones; returns (terms, x_ba, x_ab).
+        x_a: (B, C_a, H, W), x_b: (B, C_b, H, W), s_a/s_b: (B, style_dim, 1, 1)."""
+        c_a, s_a_prime = self.gen_a.encode(x_a)
+        c_b, s_b_prime = self.gen_b.encode(x_b)
+        x_a_recon = self.gen_a.decode(c_a, s_a_prime)
+        x_b_recon = self.gen_b.decode(c_b, s_b_prime)
+        x_ba = self.gen_a.decode(c_b, s_a)
+        x_ab = self.gen_b.decode(c_a, s_b)
+        c_b_recon, s_a_recon = self.gen_a.encode(x_ba)
+        c_a_recon, s_b_recon = self.gen_b.encode(x_ab)
+        zero = torch.zeros((), device=x_a.device)
+        terms = {
+            "gen_recon_x_a": recon_criterion(x_a_recon, x_a), "gen_recon_x_b": recon_criterion(x_b_recon, x_b),
+            "gen_recon_s_a": recon_criterion(s_a_recon, s_a), "gen_recon_s_b": recon_criterion(s_b_recon, s_b),
+            "gen_recon_c_a": recon_criterion(c_a_recon, c_a), "gen_recon_c_b": recon_criterion(c_b_recon, c_b),
+            "gen_cycrecon_x_a": zero, "gen_cycrecon_x_b": zero, "gen_vgg_a": zero, "gen_vgg_b": zero,
+        }
+        if with_cycle:
+            x_aba = self.gen_a.decode(c_a_recon, s_a_prime)
+            x_bab = self.gen_b.decode(c_b_recon, s_b_prime)
+            terms["gen_cycrecon_x_a"] = recon_criterion(x_aba, x_a)
+            terms["gen_cycrecon_x_b"] = recon_criterion(x_bab, x_b)
+        if self.vgg is not None:
+            terms["gen_vgg_a"] = vgg_loss(self.vgg, x_ba, x_b)
+            terms["gen_vgg_b"] = vgg_loss(self.vgg, x_ab, x_a)
+        return terms, x_ba, x_ab
+
+    def _adversarial_terms(self, terms: Losses, x_ba, x_ab) -> Losses:
+        """Add gen_adv_a/_b and gen_total; D's weights get no gradient from this."""
+        for dis in (self.dis_a, self.dis_b):
+            dis.requires_grad_(False)
+        try:
+            terms["gen_adv_a"] = self.dis_a.calc_gen_loss(x_ba).float()
+            terms["gen_adv_b"] = self.dis_b.calc_gen_loss(x_ab).float()
+        finally:
+            for dis in (self.dis_a, self.dis_b):
+                dis.requires_grad_(True)
+        c = self.config
+        terms["gen_total"] = (
+            c.gan_w * terms["gen_adv_a"] + c.gan_w * terms["gen_adv_b"]
+            + c.recon_x_w * terms["gen_recon_x_a"] + c.recon_s_w * terms["gen_recon_s_a"]
+            + c.recon_c_w * terms["gen_recon_c_a"] + c.recon_x_w * terms["gen_recon_x_b"]
+            + c.recon_s_w * terms["gen_recon_s_b"] + c.recon_c_w * terms["gen_recon_c_b"]
+            + c.recon_x_cyc_w * terms["gen_cycrecon_x_a"] + c.recon_x_cyc_w * terms["gen_cycrecon_x_b"]
+            + c.vgg_w * terms["gen_vgg_a"] + c.vgg_w * terms["gen_vgg_b"]
+        )
+        return terms
+
+    def _discriminator_terms(self, x_a, x_b, x_ba, x_ab) -> Losses:
+        """dis_a, dis_b, dis_total on detached fakes."""
+        dis_a = self.dis_a.calc_dis_loss(x_ba.detach(), x_a).float()
+        dis_b = self.dis_b.calc_dis_loss(x_ab.detach(), x_b).float()
+        return {"dis_a": dis_a, "dis_b": dis_b, "dis_total": self.config.gan_w * dis_a + self.config.gan_w * dis_b}
+
+    def compute_losses(self, x_a: torch.Tensor, x_b: torch.Tensor, s_a: torch.Tensor, s_b: torch.Tensor) -> Losses:
+        """Every loss term of one D and one G update for these images and style codes, weights
+        untouched: the D terms on the same x_ba/x_ab as the G terms. gen_cycrecon_x_* are
+        computed whatever recon_x_cyc_w is. x_a: (B, C_a, H, W), x_b: (B, C_b, H, W) in [-1, 1];
+        s_a, s_b: (B, style_dim, 1, 1). Returns detached scalars under the original names."""
+        was_training = self.networks.training
+        self.networks.eval()  # the original networks have no train/eval-dependent layers
+        try:
+            with torch.no_grad(), autocast(self.precision, self.device):
+                x_a, x_b, s_a, s_b = (t.to(self.device) for t in (x_a, x_b, s_a, s_b))
+                terms, x_ba, x_ab = self._generator_forward(x_a, x_b, s_a, s_b, with_cycle=True)
+                terms = self._adversarial_terms(terms, x_ba, x_ab)
+                terms.update(self._discriminator_terms(x_a, x_b, x_ba, x_ab))
+        finally:
+            self.networks.train(was_training)
+        return {name: terms[name].detach().float() for name in LOSS_NAMES}
+
+    # ----------------------------------------------------------------- updates
+    def _step(self, loss: torch.Tensor, optimizer, scaler, modules) -> None:
+        if scaler is not None:
+            scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        if self.reduce_gradients is not None:
+            for module in modules:
+                self.reduce_gradients(module)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+
+    def dis_update(self, x_a, x_b, fakes: Optional[Tuple[torch.Tensor, torch.Tensor]] = None) -> Losses:
+        """One D step. Without ``fakes`` (the original): fresh styles and a fresh decode."""
+        self.dis_opt.zero_grad(set_to_none=True)
+        with autocast(self.precision, self.device):
+            if fakes is None:
+                s_a, s_b = self.random_styles(x_a.shape[0])
+                with torch.no_grad():
+                    c_a, c_b = self.gen_a.encode_content(x_a), self.gen_b.encode_content(x_b)
+                    fakes = (self.gen_a.decode(c_b, s_a), self.gen_b.decode(c_a, s_b))
+            terms = self._discriminator_terms(x_a, x_b, *fakes)
+        self._step(terms["dis_total"], self.dis_opt, self.dis_scaler, (self.dis_a, self.dis_b))
+        return {k: v.detach() for k, v in terms.items()}
+
+    def gen_update(self, x_a, x_b, forward=None) -> Losses:
+        """One G step against the current D. ``forward``: a `_generator_forward` result to reuse."""
+        self.gen_opt.zero_grad(set_to_none=True)
+        with autocast(self.precision, self.device):
+            if forward is None:
+                s_a, s_b = self.random_styles(x_a.shape[0])
+                forward = self._generator_forward(x_a, x_b, s_a, s_b, self.config.recon_x_cyc_w > 0)
+            terms = self._adversarial_terms(*forward)
+        self._step(terms["gen_total"], self.gen_opt, self.gen_scaler, (self.gen_a, self.gen_b))
+        return {k: v.detach() for k, v in terms.items()}
+
+    def iterate(self, x_a: torch.Tensor, x_b: torch.Tensor) -> Losses:
+        """One training iteration: scheduler step, D update, G update. Returns every loss term."""
+        self.update_learning_rate()
+        x_a, x_b = x_a.to(self.device, non_blocking=True), x_b.to(self.device, non_blocking=True)
+        if self.dis_fakes == "recompute":
+            losses = self.dis_update(x_a, x_b)
+            losses.update(self.gen_update(x_a, x_b))
+            return losses
+        with autocast(self.precision, self.device):
+            s_a, s_b = self.random_styles(x_a.shape[0])
+            forward = self._generator_forward(x_a, x_b, s_a, s_b, self.config.recon_x_cyc_w > 0)
+        losses = self.dis_update(x_a, x_b, fakes=forward[1:])
+        losses.update(self.gen_update(x_a, x_b, forward=forward))
+        return losses
+
+    # ----------------------------------------------------------------- samples
+    @torch.no_grad()
+    def sample(self, x_a: torch.Tensor, x_b: torch.Tensor):
+        """Sample grids as the original: per image its reconstruction and two translations, one
+        with the fixed display style and one with a random style. x_a, x_b: (N, C, H, W).
+        Returns (x_a, x_a_recon, x_ab1, x_ab2, x_b, x_b_recon, x_ba1, x_ba2), each (N, C, H, W)."""
+        was_training = self.networks.training
+        self.networks.eval()
+        n = x_a.shape[0]
+        x_a, x_b = x_a.to(self.device), x_b.to(self.device)
+        s_a2, s_b2 = self.random_styles(n)
+        outs = ([], [], [], [], [], [])
+        for i in range(n):
+            c_a, s_a_fake = self.gen_a.encode(x_a[i:i + 1])
+            c_b, s_b_fake = self.gen_b.encode(x_b[i:i + 1])
+            outs[0].append(self.gen_a.decode(c_a, s_a_fake))
+            outs[1].append(self.gen_b.decode(c_b, s_b_fake))
+            outs[2].append(self.gen_a.decode(c_b, self.display_s_a[i:i + 1]))
+            outs[3].append(self.gen_a.decode(c_b, s_a2[i:i + 1]))
+            outs[4].append(self.gen_b.decode(c_a, self.display_s_b[i:i + 1]))
+            outs[5].append(self.gen_b.decode(c_a, s_b2[i:i + 1]))
+        self.networks.train(was_training)
+        a_recon, b_recon, ba1, ba2, ab1, ab2 = (torch.cat(o) for o in outs)
+        return x_a, a_recon, ab1, ab2, x_b, b_recon, ba1, ba2
+
+    # ----------------------------------------------------------------- state
+    def checkpoint_states(self, iterations: int):
+        """(gen, dis, optimizer) dictionaries in the original format."""
+        gen = {"a": self.gen_a.state_dict(), "b": self.gen_b.state_dict()}
+        dis = {"a": self.dis_a.state_dict(), "b": self.dis_b.state_dict()}
+        # "iterations" is a munit-fast addition; original tools read only 'gen' and 'dis'
+        opt = {"gen": self.gen_opt.state_dict(), "dis": self.dis_opt.state_dict(), "iterations": iterations}
+        return gen, dis, opt
+
+    def schedule_states(self) -> dict:
+        out = {}
+        for name in ("gen_scheduler", "dis_scheduler", "gen_scaler", "dis_scaler"):
+            obj = getattr(self, name)
+            out[name] = obj.state_dict() if obj is not None else None
+        return out
+
+    def load_schedule_states(self, states: dict) -> None:
+        for name, state in states.items():
+            obj = getattr(self, name, None)
+            if obj is not None and state is not None:
+                obj.load_state_dict(state)

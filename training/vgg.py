@@ -1,0 +1,111 @@
+"""VGG-16 features for the domain-invariant perceptual loss, from a local weights file.
+
+Accepted files: a torchvision-style ``vgg16`` state dict (``features.0.weight`` ...,
+classifier keys ignored) or the original MUNIT ``vgg16.weight`` layout (``conv1_1.weight`` ...).
+Nothing is downloaded. The loss follows the original code: images RGB -> BGR, [-1, 1] ->
+[0, 255], minus the Caffe means, features up to relu5_3 (original code) or relu4_3 (paper),
+then instance-normalised features compared by mean squared error.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from munit_fast.checkpoint import load_file
+from munit_fast.errors import MunitError
+
+# (name, input channels, output channels); a max-pool follows the last conv of each stage.
+_STAGES = [
+    [("conv1_1", 3, 64), ("conv1_2", 64, 64)],
+    [("conv2_1", 64, 128), ("conv2_2", 128, 128)],
+    [("conv3_1", 128, 256), ("conv3_2", 256, 256), ("conv3_3", 256, 256)],
+    [("conv4_1", 256, 512), ("conv4_2", 512, 512), ("conv4_3", 512, 512)],
+    [("conv5_1", 512, 512), ("conv5_2", 512, 512), ("conv5_3", 512, 512)],
+]
+# torchvision's features.N index of each conv, in the order above
+_TORCHVISION_INDEX = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
+_BGR_MEAN = (103.939, 116.779, 123.680)
+
+
+class Vgg16Features(nn.Module):
+    """VGG-16 convolutions up to relu4_3 or relu5_3, frozen."""
+
+    def __init__(self, last_layer: str = "relu5_3"):
+        super().__init__()
+        stages = 4 if last_layer == "relu4_3" else 5
+        self.convs = nn.ModuleDict()
+        for stage in _STAGES[:stages]:
+            for name, cin, cout in stage:
+                self.convs[name] = nn.Conv2d(cin, cout, 3, 1, 1)
+        self.stages = stages
+        self.requires_grad_(False)
+
+    def forward(self, x):  # (B, 3, H, W) BGR minus means, [0, 255] -> (B, 512, H/8 or H/16, ...)
+        for i, stage in enumerate(_STAGES[:self.stages]):
+            if i > 0:
+                x = F.max_pool2d(x, 2, 2)
+            for name, _, _ in stage:
+                x = F.relu(self.convs[name](x))
+        return x
+
+
+def _to_original_names(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    if any(k.startswith("features.") for k in state):
+        names = [name for stage in _STAGES for name, _, _ in stage]
+        out = {}
+        for name, index in zip(names, _TORCHVISION_INDEX):
+            for kind in ("weight", "bias"):
+                key = f"features.{index}.{kind}"
+                if key in state:
+                    out[f"{name}.{kind}"] = state[key]
+        return out
+    return dict(state)
+
+
+def load_vgg16(path: Optional[str], last_layer: str = "relu5_3") -> Vgg16Features:
+    """Build the frozen feature extractor from a local file, or raise a one-line error."""
+    if not path:
+        raise MunitError(
+            "vgg_w > 0 needs VGG-16 weights: set vgg_model_path to a local torchvision vgg16 state dict "
+            "(.pth) or the original MUNIT vgg16.weight file (nothing is downloaded)"
+        )
+    if not os.path.isfile(path):
+        raise MunitError(f"VGG-16 weights not found: {path}; check vgg_model_path in the config")
+    state = load_file(path)
+    if not isinstance(state, dict):
+        raise MunitError(f"{path} is not a VGG-16 state dict (got {type(state).__name__})")
+    model = Vgg16Features(last_layer)
+    wanted = model.state_dict()
+    state = {f"convs.{k}": v for k, v in _to_original_names(state).items() if f"convs.{k}" in wanted}
+    missing = [k for k in wanted if k not in state]
+    if missing:
+        raise MunitError(
+            f"{path} is not a VGG-16 state dict: missing {missing[0][len('convs.'):]} "
+            f"({len(missing)} weights missing); expected torchvision vgg16 or MUNIT vgg16.weight keys"
+        )
+    for key, value in state.items():
+        if tuple(value.shape) != tuple(wanted[key].shape):
+            raise MunitError(f"{path}: {key[len('convs.'):]} has shape {list(value.shape)}, VGG-16 expects "
+                             f"{list(wanted[key].shape)}")
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def vgg_preprocess(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [-1, 1] -> BGR in [0, 255] minus the Caffe channel means."""
+    bgr = images.flip(1)
+    mean = torch.tensor(_BGR_MEAN, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
+    return (bgr + 1) * 127.5 - mean
+
+
+def vgg_loss(vgg: Vgg16Features, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """mean((IN(phi(images)) - IN(phi(targets)))^2), IN without affine, eps 1e-5 (original)."""
+    if images.shape[1] == 1:  # grayscale domains: replicate to the 3 channels VGG expects
+        images, targets = images.expand(-1, 3, -1, -1), targets.expand(-1, 3, -1, -1)
+    img_fea = F.instance_norm(vgg(vgg_preprocess(images)).float(), eps=1e-5)
+    target_fea = F.instance_norm(vgg(vgg_preprocess(targets)).float(), eps=1e-5)
+    return torch.mean((img_fea - target_fea) ** 2)
