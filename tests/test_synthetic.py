@@ -83,6 +83,11 @@ def test_bad_spec_names_the_problem(spec, match):
         parse_spec(spec)
 
 
+def test_spec_prefix_is_optional():
+    np.testing.assert_array_equal(synthetic_domain(SPEC, "b", True)[3],
+                                  synthetic_domain(SPEC[len("synthetic:"):], "b", True)[3])
+
+
 def test_bad_domain_and_index():
     with pytest.raises(MunitError, match="'a' or 'b'"):
         synthetic_domain(SPEC, "c", train=True)

@@ -25,7 +25,8 @@ import numpy as np
 
 from munit_fast.errors import MunitError
 
-SPEC_PREFIX = "synthetic:shapes"
+SYNTHETIC_PREFIX = "synthetic:"
+SPEC_PREFIX = SYNTHETIC_PREFIX + "shapes"
 FAMILIES = ("ellipse", "rectangle", "triangle", "star", "cross")
 MODES = ("ember", "ocean", "forest", "dusk")
 NUM_MODES = len(MODES)
@@ -64,8 +65,10 @@ class ShapesSpec:
 
 
 def parse_spec(spec: str) -> ShapesSpec:
-    """``synthetic:shapes[?seed=S&size=N&count=N&test_count=N]`` -> ShapesSpec."""
+    """``[synthetic:]shapes[?seed=S&size=N&count=N&test_count=N]`` -> ShapesSpec."""
     base, _, query = spec.partition("?")
+    if not base.startswith(SYNTHETIC_PREFIX):
+        base = SYNTHETIC_PREFIX + base
     if base != SPEC_PREFIX:
         raise MunitError(f"data_root {spec!r}: unknown synthetic dataset; expected {SPEC_PREFIX!r} "
                          f"(options: {SPEC_PREFIX}?seed=0&size=64&count=4000&test_count=400)")
@@ -233,11 +236,12 @@ class ShapesDomain(Sequence):
 
 
 def is_synthetic(data_root) -> bool:
-    return isinstance(data_root, str) and data_root.startswith("synthetic:")
+    return isinstance(data_root, str) and data_root.startswith(SYNTHETIC_PREFIX)
 
 
 def synthetic_domain(spec: str, domain: str, train: bool) -> ShapesDomain:
-    """The images of ``domain`` ('a' or 'b') for ``data_root: synthetic:shapes[?...]``, train or test split."""
+    """The images of ``domain`` ('a' or 'b') for ``data_root: synthetic:shapes[?...]`` (``spec`` with or
+    without the ``synthetic:`` prefix), train or test split."""
     return ShapesDomain(parse_spec(spec), domain.lower(), train)
 
 
