@@ -1,0 +1,71 @@
+"""Where the ONNX backend finds its graphs: a folder the user names, or a cache keyed by the model.
+
+``--onnx-dir DIR``: graphs named ``munit_<direction>_<part>_<precision>.onnx`` are used when
+present (prebuilt with ``munit-fast export onnx``) and exported there when not. Without it the
+graphs are exported once into ``$MUNIT_FAST_CACHE`` (default ``~/.cache/munit-fast``)
+``/onnx/<hash of checkpoint bytes, model config, direction, precision, opset>/``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Dict, Optional
+
+from munit_fast.config import MunitConfig
+from munit_fast.errors import MunitError
+
+from .graphs import SPLIT_PARTS
+from .onnx_export import DEFAULT_OPSET, export_onnx, graph_filename, read_metadata
+
+CACHE_ENV = "MUNIT_FAST_CACHE"
+
+
+def cache_root() -> str:
+    return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "munit-fast")
+
+
+def model_key(config: MunitConfig, checkpoint: str, direction: str, precision: str, opset: int) -> str:
+    digest = hashlib.sha256()
+    with open(checkpoint, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    model = {"gen": config.to_dict()["gen"], "input_dim_a": config.input_dim_a, "input_dim_b": config.input_dim_b,
+             "direction": direction, "precision": precision, "opset": opset}
+    digest.update(json.dumps(model, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def check_graph_matches(path: str, config: MunitConfig, direction: str, precision: str) -> None:
+    """One-line error when a prebuilt graph was exported for another model, direction or precision."""
+    meta = read_metadata(path)
+    source, target = (("a", "b") if direction == "a2b" else ("b", "a"))
+    expected = {"direction": direction, "precision": precision, "style_dim": str(config.gen.style_dim),
+                "n_downsample": str(config.gen.n_downsample), "input_dim": str(config.input_dim(source)),
+                "output_dim": str(config.input_dim(target))}
+    for key, value in expected.items():
+        if meta.get(key) != value:
+            raise MunitError(f"ONNX graph {path} has {key}={meta.get(key)!r}, this config and direction need {value!r}; "
+                             "export it again with munit-fast export onnx or point --onnx-dir elsewhere")
+
+
+def resolve_onnx_graphs(config: MunitConfig, checkpoint: str, direction: str, precision: str = "fp32",
+                        onnx_dir: Optional[str] = None, opset: int = DEFAULT_OPSET) -> Dict[str, str]:
+    """{part: path} of the split graphs, exporting them first when they are not there yet."""
+    if precision not in ("fp32", "fp16"):
+        raise MunitError(f"--precision {precision}: the onnx backend runs fp32 or fp16 graphs")
+    if onnx_dir is None:
+        if not os.path.isfile(checkpoint):
+            raise MunitError(f"checkpoint not found: {checkpoint}")
+        onnx_dir = os.path.join(cache_root(), "onnx", model_key(config, checkpoint, direction, precision, opset))
+    paths = {part: os.path.join(onnx_dir, graph_filename(part, direction, precision)) for part in SPLIT_PARTS}
+    missing = [part for part, path in paths.items() if not os.path.isfile(path)]
+    if missing:
+        from munit_fast.checkpoint import load_generators
+
+        gen_a, gen_b = load_generators(config, checkpoint)
+        source, target = (gen_a, gen_b) if direction == "a2b" else (gen_b, gen_a)
+        export_onnx(source, target, onnx_dir, direction, missing, opset, precision)
+    for path in paths.values():
+        check_graph_matches(path, config, direction, precision)
+    return paths

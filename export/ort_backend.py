@@ -1,0 +1,117 @@
+"""ONNX Runtime backend for the Translator: the split graphs on the CPU or CUDA execution provider.
+
+Same methods as ``munit_fast.runtime.backends.EagerBackend``:
+
+    encode_content(images (B, C_in, H, W) fp32) -> content (B, C, H / 2^n, W / 2^n) fp32
+    encode_style(images (B, C_out, H, W) fp32)  -> styles (B, style_dim) fp32
+    decode(content (1 or K, C, h, w), styles (K, style_dim)) -> images (K, C_out, H, W) fp32
+
+On CUDA, inputs and outputs are bound to PyTorch CUDA tensors (I/O binding): no host copies.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+
+from munit_fast.errors import MunitError
+
+from .graphs import SPLIT_PARTS
+from .onnx_export import read_metadata
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def _import_ort():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise MunitError("--backend onnx needs onnxruntime (pip install 'munit-fast[export]', "
+                         "or onnxruntime-gpu for CUDA)") from None
+    return onnxruntime
+
+
+def make_session(path: str, device: torch.device, threads: Optional[int] = None):
+    """An InferenceSession on ``device``'s execution provider, with a one-line error when it is missing."""
+    ort = _import_ort()
+    if not os.path.isfile(path):
+        raise MunitError(f"ONNX graph not found: {path}")
+    provider = PROVIDERS[device.type]
+    if provider not in ort.get_available_providers():
+        raise MunitError(f"onnxruntime here has no {provider} (available: {', '.join(ort.get_available_providers())}); "
+                         "install onnxruntime-gpu for CUDA or use --device cpu")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        options.intra_op_num_threads = threads
+    providers = [(provider, {"device_id": device.index or 0})] if device.type == "cuda" else [provider]
+    try:
+        return ort.InferenceSession(path, sess_options=options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own exception types for unreadable graphs
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MunitError(f"onnxruntime cannot load {path}: {first}") from None
+
+
+class OrtBackend:
+    """Runs the ``content_encoder``, ``style_encoder`` and ``decoder`` graphs of one direction."""
+
+    def __init__(self, paths: Dict[str, str], device: torch.device = torch.device("cpu"), threads: Optional[int] = None):
+        missing = [p for p in SPLIT_PARTS if p not in paths]
+        if missing:
+            raise MunitError(f"--backend onnx needs the graphs {', '.join(SPLIT_PARTS)}; missing {', '.join(missing)}")
+        self.device = device
+        meta = read_metadata(paths["decoder"])
+        self.style_dim = int(meta["style_dim"])
+        self.n_downsample = int(meta["n_downsample"])
+        self.input_dim = int(meta["input_dim"])
+        self.output_dim = int(meta["output_dim"])
+        self.content_dim = int(meta["content_dim"])
+        self.precision = meta["precision"]
+        self.name = f"onnx-{device.type}-{self.precision}"
+        for part in SPLIT_PARTS:
+            other = read_metadata(paths[part])
+            if other.get("direction") != meta.get("direction") or other.get("precision") != self.precision:
+                raise MunitError(f"ONNX graphs {paths[part]} and {paths['decoder']} come from different exports "
+                                 "(direction or precision differ); export them together")
+        self.sessions = {part: make_session(paths[part], device, threads) for part in SPLIT_PARTS}
+
+    def _run(self, part: str, inputs: Sequence[torch.Tensor], output_shape) -> torch.Tensor:
+        session = self.sessions[part]
+        names = [i.name for i in session.get_inputs()]
+        if self.device.type == "cpu":
+            feeds = {n: t.detach().to("cpu", torch.float32).contiguous().numpy() for n, t in zip(names, inputs)}
+            return torch.from_numpy(np.ascontiguousarray(session.run(None, feeds)[0]))
+        binding = session.io_binding()
+        keep = []
+        for name, tensor in zip(names, inputs):
+            tensor = tensor.detach().to(self.device, torch.float32).contiguous()
+            keep.append(tensor)
+            binding.bind_input(name, "cuda", self.device.index or 0, np.float32, tuple(tensor.shape), tensor.data_ptr())
+        out = torch.empty(output_shape, device=self.device, dtype=torch.float32)
+        binding.bind_output(session.get_outputs()[0].name, "cuda", self.device.index or 0, np.float32,
+                            tuple(out.shape), out.data_ptr())
+        torch.cuda.current_stream(self.device).synchronize()  # inputs written by PyTorch are ready
+        session.run_with_iobinding(binding)
+        return out
+
+    @torch.inference_mode()
+    def encode_content(self, images: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = images.shape
+        scale = 2 ** self.n_downsample
+        return self._run("content_encoder", [images], (b, self.content_dim, h // scale, w // scale))
+
+    @torch.inference_mode()
+    def encode_style(self, images: torch.Tensor) -> torch.Tensor:
+        return self._run("style_encoder", [images], (images.shape[0], self.style_dim))
+
+    @torch.inference_mode()
+    def decode(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        styles = styles.reshape(styles.shape[0], -1)
+        if content.shape[0] not in (1, styles.shape[0]):
+            raise MunitError(f"content batch {content.shape[0]} and style batch {styles.shape[0]} differ; "
+                             "pass one content map with K styles or K of each")
+        scale = 2 ** self.n_downsample
+        shape = (styles.shape[0], self.output_dim, content.shape[2] * scale, content.shape[3] * scale)
+        return self._run("decoder", [content, styles], shape)
