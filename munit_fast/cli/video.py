@@ -42,6 +42,8 @@ def add_parser(subparsers):
     p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES)
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--onnx-dir", help="onnx backend: folder of exported graphs (exported there when missing)")
+    p.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
     p.add_argument("--model-size", type=_size, default=None,
                    help="model input S or HxW (default: the config's new_size, square)")
@@ -97,9 +99,10 @@ def run(args) -> int:
     config = load_config(args.config)
     source_domain, target_domain = ("a", "b") if args.direction == "a2b" else ("b", "a")
     box = args.model_size or (config.size_for(source_domain),) * 2
-    backend, reason = choose_backend(args.backend, args.device)
+    backend, reason = choose_backend(args.backend, args.device, args.engine_dir)
+    export_dirs = {key: value for key, value in (("onnx_dir", args.onnx_dir), ("engine_dir", args.engine_dir)) if value}
     translator = build_translator(config, args.checkpoint, args.direction, backend, args.device, args.precision,
-                                  args.channels_last)
+                                  args.channels_last, **export_dirs)
     print(f"munit-fast video: backend {translator.name} ({reason}), model input {box[0]}x{box[1]}, style {args.style}")
 
     def style_from_image(path):

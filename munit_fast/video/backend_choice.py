@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+from typing import Optional
 
 import torch
 
@@ -19,18 +20,19 @@ def _importable(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def choose_backend(requested: str, device: str) -> tuple:
+def choose_backend(requested: str, device: str, engine_dir: Optional[str] = None) -> tuple:
     """-> (backend name, reason shown to the user). A named backend passes through unchanged.
 
-    auto on CUDA: TensorRT when build_translator supports it and the tensorrt package is
-    installed, else the Triton kernels, else eager. auto on CPU: eager (torch.compile needs a
+    auto on CUDA: TensorRT when engines are given (``--engine-dir``; building them takes
+    minutes, so auto never starts that), build_translator supports it and the tensorrt package
+    is installed; else the Triton kernels; else eager. auto on CPU: eager (torch.compile needs a
     C++ toolchain and a long warm-up, and the Triton kernels only run interpreted on CPU)."""
     if requested != "auto":
         return requested, "as requested"
     cuda = torch.cuda.is_available() and device != "cpu"
     known = available_backends()
-    if cuda and "tensorrt" in known and _importable("tensorrt"):
-        return "tensorrt", "CUDA and TensorRT available"
+    if cuda and engine_dir and "tensorrt" in known and _importable("tensorrt"):
+        return "tensorrt", f"CUDA, TensorRT and engines in {engine_dir}"
     if cuda and _importable("triton"):
         return "triton", "CUDA and Triton available"
     if cuda:

@@ -67,9 +67,9 @@ class CameraSource(Source):
 
     live = True
 
-    def __init__(self, index: int, width=None, height=None, fps=None, opener: Callable = cv2.VideoCapture):
+    def __init__(self, index: int, width=None, height=None, fps=None, opener: Optional[Callable] = None):
         self.description = f"camera {index}"
-        self.capture = opener(index)
+        self.capture = (opener or cv2.VideoCapture)(index)
         if not self.capture.isOpened():
             raise MunitError(f"cannot open camera {index} (--input cam{index}): no such camera or it is busy; "
                              "try another index, --input demo or a video file")
@@ -87,11 +87,11 @@ class CameraSource(Source):
 class VideoFileSource(Source):
     """A video file: every frame in order, finishing cleanly at the end."""
 
-    def __init__(self, path: str, opener: Callable = cv2.VideoCapture):
+    def __init__(self, path: str, opener: Optional[Callable] = None):
         if not os.path.exists(path):
             raise MunitError(f"input not found: {path}; pass a video file, an image folder, camN, a stream URL or demo")
         self.description = path
-        self.capture = opener(path)
+        self.capture = (opener or cv2.VideoCapture)(path)
         if not self.capture.isOpened():
             raise MunitError(f"cannot read video {path}: not a video OpenCV/FFmpeg can decode (mp4, avi, mkv, mov, webm)")
         self.fps = _capture_fps(self.capture, None)
@@ -116,13 +116,13 @@ class StreamSource(Source):
 
     live = True
 
-    def __init__(self, url: str, retries: int = 3, retry_delay: float = 1.0, opener: Callable = cv2.VideoCapture):
+    def __init__(self, url: str, retries: int = 3, retry_delay: float = 1.0, opener: Optional[Callable] = None):
         self.description = url
         self.url = url
         self.retries = retries
         self.retry_delay = retry_delay
-        self.opener = opener
-        self.capture = opener(url)
+        self.opener = opener or cv2.VideoCapture
+        self.capture = self.opener(url)
         if not self.capture.isOpened():
             raise MunitError(f"cannot open stream {url}: no answer or not a video stream; check the URL, "
                              "or try --input demo or a video file")
