@@ -10,11 +10,14 @@ from munit_fast.errors import MunitError
 
 
 def random_styles(count: int, style_dim: int, seed: int = 0) -> torch.Tensor:
-    """(count, style_dim) codes from N(0, I), the same for the same seed on every machine."""
+    """(count, style_dim) codes from N(0, I), the same for the same seed on every machine.
+
+    Drawn one code at a time, so the first N codes of a seed do not depend on ``count``.
+    """
     if count < 1:
         raise MunitError(f"number of styles must be >= 1, got {count}")
     generator = torch.Generator().manual_seed(int(seed))
-    return torch.randn(count, style_dim, generator=generator)
+    return torch.stack([torch.randn(style_dim, generator=generator) for _ in range(count)])
 
 
 def load_style_codes(path: str, style_dim: int) -> torch.Tensor:

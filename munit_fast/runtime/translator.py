@@ -20,6 +20,8 @@ class Translator:
         self.backend = backend
         self.style_dim = backend.style_dim
         self.multiple = 2 ** backend.n_downsample
+        # The residual blocks reflect-pad the content code by 1, which needs >= 2 pixels there.
+        self.min_size = 2 * self.multiple
         self.input_dim = backend.input_dim
         self.output_dim = backend.output_dim
 
@@ -40,8 +42,10 @@ class Translator:
             raise MunitError(f"{what} must be shaped (B, {channels}, H, W), got {tuple(images.shape)}")
 
     def _pad(self, images: torch.Tensor):
+        """Pad bottom/right to a multiple of 2^n_downsample (and the model's minimum size)."""
         h, w = images.shape[-2:]
-        pad_h, pad_w = (-h) % self.multiple, (-w) % self.multiple
+        pad_h = max((-h) % self.multiple, self.min_size - h)
+        pad_w = max((-w) % self.multiple, self.min_size - w)
         if pad_h or pad_w:
             mode = "reflect" if pad_h < h and pad_w < w else "replicate"
             images = F.pad(images, (0, pad_w, 0, pad_h), mode=mode)
