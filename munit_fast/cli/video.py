@@ -45,13 +45,13 @@ def add_parser(subparsers):
     p.add_argument("--onnx-dir", help="onnx backend: folder of exported graphs (exported there when missing)")
     p.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
-    p.add_argument("--model-size", type=_size, default=None,
+    p.add_argument("--model-size", default=None,
                    help="model input S or HxW (default: the config's new_size, square)")
     p.add_argument("--fit", default="letterbox", choices=FIT_MODES,
                    help="keep the aspect ratio by padding (letterbox) or by cropping the centre (crop)")
     p.add_argument("--preprocess", default="none", choices=PREPROCESSORS,
                    help="canny: turn frames into edge maps for edge-domain models")
-    p.add_argument("--canny", type=_canny, default=(50, 150), help="Canny thresholds LOW,HIGH (default 50,150)")
+    p.add_argument("--canny", default="50,150", help="Canny thresholds LOW,HIGH (default 50,150)")
     p.add_argument("--width", type=int, help="camera/demo frame width")
     p.add_argument("--height", type=int, help="camera/demo frame height")
     p.add_argument("--fps", type=float, help="camera/demo frame rate; also the output file's rate")
@@ -95,10 +95,12 @@ def run(args) -> int:
     from munit_fast.video.style_modes import StyleController, parse_style_mode
 
     _check(args)
+    model_size = _size(args.model_size) if args.model_size else None
+    canny = _canny(args.canny)
     window = None if args.headless else WindowOutput(snapshot_dir=args.snapshot_dir)  # fails early without display
     config = load_config(args.config)
     source_domain, target_domain = ("a", "b") if args.direction == "a2b" else ("b", "a")
-    box = args.model_size or (config.size_for(source_domain),) * 2
+    box = model_size or (config.size_for(source_domain),) * 2
     backend, reason = choose_backend(args.backend, args.device, args.engine_dir)
     export_dirs = {key: value for key, value in (("onnx_dir", args.onnx_dir), ("engine_dir", args.engine_dir)) if value}
     translator = build_translator(config, args.checkpoint, args.direction, backend, args.device, args.precision,
@@ -111,11 +113,13 @@ def run(args) -> int:
     mode = parse_style_mode(args.style, translator.style_dim, args.seed, args.period, args.max_step, args.bank_size,
                             style_from_image)
     styles = StyleController(mode, translator.style_dim, args.grid_size, args.seed)
+    preprocessor = FramePreprocessor(translator.input_dim, box, args.fit, args.preprocess, *canny)
+    writer = VideoFileOutput(args.output, args.fps) if args.output else None
     live = {"auto": None, "on": True, "off": False}[args.live]
     source = open_source(args.input, args.width, args.height, args.fps, live, args.frames, args.retries)
     print(f"munit-fast video: input {source.description} ({'live: stale frames dropped' if source.live else 'every frame'})")
-    preprocessor = FramePreprocessor(translator.input_dim, box, args.fit, args.preprocess, *args.canny)
-    writer = VideoFileOutput(args.output, args.fps or source.fps) if args.output else None
+    if writer and not writer.fps:
+        writer.fps = source.fps
     sinks = [s for s in ((writer.write if writer else None), (window.show if window else None)) if s]
 
     def save(picture):

@@ -23,7 +23,8 @@ KEY_ACTIONS = {ord(" "): "next_style", ord("s"): "save", ord("g"): "toggle_grid"
 class VideoFileOutput:
     """Frames of one size to ``path``; nothing appears at ``path`` until ``close()``."""
 
-    def __init__(self, path: str, fps: float):
+    def __init__(self, path: str, fps: Optional[float] = None):
+        """``fps`` may be set later, before the first frame (the source's rate once it is open)."""
         ext = os.path.splitext(path)[1].lower()
         if ext not in CODECS:
             raise MunitError(f"--output {path}: unsupported video extension {ext or '(none)'!r}; "
@@ -75,8 +76,12 @@ class WindowOutput:
         return KEY_ACTIONS.get(key)
 
     def save(self, frame: np.ndarray) -> str:
-        path = os.path.join(self.snapshot_dir, f"munit_frame_{self._saved:04d}.png")
-        self._saved += 1
+        """Save the frame as the next free munit_frame_NNNN.png of the snapshot folder."""
+        while True:
+            path = os.path.join(self.snapshot_dir, f"munit_frame_{self._saved:04d}.png")
+            self._saved += 1
+            if not os.path.exists(path):
+                break
         write_image(path, frame)
         return path
 

@@ -70,9 +70,13 @@ class VideoPipeline:
 
     # -- queue helpers -------------------------------------------------------------------
     def _put(self, q: queue.Queue, item, drop_stale: bool) -> None:
+        """Blocking put; with ``drop_stale`` a full queue loses its oldest frame instead of waiting."""
         while not self._stop.is_set():
             try:
-                q.put(item, timeout=0.05)
+                if drop_stale:
+                    q.put_nowait(item)
+                else:
+                    q.put(item, timeout=0.05)
                 return
             except queue.Full:
                 if drop_stale:
