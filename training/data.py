@@ -209,7 +209,8 @@ class PairedBatches:
         sampler = EpochSampler(len(self.data[domain]), self.batch_size, self.seed + 7919 * domain, epoch,
                                self.rank, self.world_size, start)
         return DataLoader(self.data[domain], batch_size=self.batch_size, sampler=sampler, drop_last=True,
-                          num_workers=self.num_workers, pin_memory=self.pin_memory)
+                          num_workers=self.num_workers, pin_memory=self.pin_memory,
+                          generator=torch.Generator().manual_seed(self.seed))  # leaves the global RNG alone
 
     def from_iteration(self, iteration: int) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
         """Endless batches; the first one is what iteration ``iteration`` trains on."""

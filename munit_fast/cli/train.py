@@ -1,0 +1,61 @@
+"""``munit-fast train``: train MUNIT on two unpaired image sets from an original-format config.
+
+Single process: ``munit-fast train --config CFG``. Data parallel over N GPUs (or N CPU
+processes): ``torchrun --nproc_per_node N -m munit_fast train --config CFG``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from munit_fast.config import apply_overrides, dump_config, load_config
+from munit_fast.errors import MunitError
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("train", help="train MUNIT (checkpoints, samples, HTML, TensorBoard)")
+    p.add_argument("--config", required=True, help="original-format MUNIT YAML config")
+    p.add_argument("--output-dir", help="where checkpoints/, images/, logs/ and index.html go "
+                                        "(default: outputs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set gen.dim=16 (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun each process takes cuda:LOCAL_RANK)")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+                   help="fp32; bf16 autocast (CPU or GPU); fp16 autocast with gradient scaling (GPU)")
+    p.add_argument("--max-iter", type=int, help="stop after this many iterations (overrides max_iter)")
+    p.add_argument("--dis-fakes", default="reuse", choices=["reuse", "recompute"],
+                   help="D update on the G step's detached fakes (reuse, faster) or on its own decode "
+                        "(recompute, the original)")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, styles and data order")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args) -> int:
+    overrides = list(args.overrides)
+    if args.max_iter is not None:
+        if args.max_iter < 1:
+            raise MunitError(f"--max-iter must be >= 1, got {args.max_iter}")
+        overrides.append(f"max_iter={args.max_iter}")
+    config = apply_overrides(load_config(args.config), overrides)
+    if args.dry_run:
+        sys.stdout.write(dump_config(config))
+        return 0
+    if args.device.split(":")[0] not in ("cpu", "cuda"):
+        raise MunitError(f"--device {args.device!r}: expected cpu or cuda")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise MunitError("--device cuda: CUDA is not available on this machine; use --device cpu")
+    from munit_fast.training.loop import RunOptions, train
+
+    name = os.path.splitext(os.path.basename(args.config))[0]
+    options = RunOptions(output_dir=args.output_dir or os.path.join("outputs", name), device=args.device,
+                         precision=args.precision, dis_fakes=args.dis_fakes, resume=args.resume, seed=args.seed,
+                         progress=not args.no_progress)
+    result = train(config, options)
+    print(f"trained to iteration {result.iterations}; outputs in {options.output_dir}", file=sys.stderr)
+    return 0

@@ -1,0 +1,98 @@
+"""Checkpoints of a training run: the original files plus munit-fast's resume state.
+
+Per snapshot, in this order, each written atomically: ``gen_%08d.pt``, ``dis_%08d.pt``,
+``optimizer.pt`` (original format, with the iteration added under "iterations"), then
+``resume_state.pt`` (iteration, scheduler and gradient-scaler states, RNG states). A crash at
+any point leaves every earlier file complete. ``--resume`` continues from the newest
+complete snapshot: the one optimizer.pt belongs to; the RNG states are restored when
+resume_state.pt belongs to it too (always, unless the crash hit between the last two writes).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import random
+import re
+import warnings
+from typing import Optional
+
+import numpy as np
+import torch
+
+from munit_fast.checkpoint import atomic_save, load_discriminators, load_file, load_generator_state
+from munit_fast.errors import MunitError
+
+from .trainer import MUNITTrainer
+
+RESUME_STATE = "resume_state.pt"
+_GEN = re.compile(r"gen_(\d{8})\.pt$")
+
+
+def rng_states(device: torch.device) -> dict:
+    """The process's random states as tensors and plain Python values (loadable with weights_only)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    numpy_state = {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                   "has_gauss": int(has_gauss), "gauss": float(gauss)}
+    states = {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def restore_rng_states(states: dict, device: torch.device) -> None:
+    torch.set_rng_state(states["torch"])
+    n = states["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if device.type == "cuda" and "cuda" in states:
+        torch.cuda.set_rng_state(states["cuda"], device)
+
+
+def save_snapshot(trainer: MUNITTrainer, folder: str, iterations: int, rng_per_rank: list) -> None:
+    """Write the snapshot after ``iterations`` completed iterations; ``rng_per_rank``: the
+    `rng_states` of every process, by rank."""
+    gen, dis, opt = trainer.checkpoint_states(iterations)
+    atomic_save(gen, os.path.join(folder, f"gen_{iterations:08d}.pt"))
+    atomic_save(dis, os.path.join(folder, f"dis_{iterations:08d}.pt"))
+    atomic_save(opt, os.path.join(folder, "optimizer.pt"))
+    atomic_save({"iterations": iterations, "schedules": trainer.schedule_states(),
+                 "rng": rng_per_rank}, os.path.join(folder, RESUME_STATE))
+
+
+def latest_generator_iteration(folder: str) -> Optional[int]:
+    found = [int(m.group(1)) for m in (_GEN.search(os.path.basename(p)) for p in glob.glob(os.path.join(folder, "gen_*.pt"))) if m]
+    return max(found) if found else None
+
+
+def resume(trainer: MUNITTrainer, folder: str, rank: int = 0, world_size: int = 1) -> int:
+    """Load the newest complete snapshot in ``folder`` into ``trainer`` and restore this rank's
+    random states; returns its iteration."""
+    opt_path = os.path.join(folder, "optimizer.pt")
+    newest = latest_generator_iteration(folder)
+    if newest is None or not os.path.isfile(opt_path):
+        raise MunitError(f"nothing to resume in {folder}: no gen_*.pt and optimizer.pt; run without --resume")
+    opt = load_file(opt_path, map_location=trainer.device)
+    # original runs: optimizer.pt has no iteration; they resume from the newest generator, as the original does
+    iterations = int(opt.get("iterations", newest))
+    load_generator_state(trainer.gen_a, trainer.gen_b, os.path.join(folder, f"gen_{iterations:08d}.pt"))
+    load_discriminators(trainer.dis_a, trainer.dis_b, os.path.join(folder, f"dis_{iterations:08d}.pt"))
+    try:
+        trainer.gen_opt.load_state_dict(opt["gen"])
+        trainer.dis_opt.load_state_dict(opt["dis"])
+    except (KeyError, ValueError) as exc:
+        raise MunitError(f"{opt_path} does not fit this config's networks ({exc}); resume with the run's config") from None
+    trainer.set_iteration(iterations)
+    state_path = os.path.join(folder, RESUME_STATE)
+    state = load_file(state_path, map_location="cpu") if os.path.isfile(state_path) else None
+    if state is not None and state.get("iterations") == iterations:
+        trainer.load_schedule_states(state["schedules"])
+        if len(state["rng"]) == world_size:
+            restore_rng_states(state["rng"][rank], trainer.device)
+        else:
+            warnings.warn(f"the run was saved by {len(state['rng'])} processes and resumes with {world_size}: "
+                          "random states start fresh", stacklevel=2)
+    else:
+        warnings.warn(f"{state_path} does not belong to iteration {iterations}: random states start fresh, "
+                      "so the continuation is not bit-identical to an uninterrupted run", stacklevel=2)
+    return iterations
