@@ -1,0 +1,150 @@
+"""``munit-fast eval``: the paper's diversity metrics of a trained model (IS, CIS, mode coverage,
+LPIPS diversity), as a printed table, optional JSON and an optional sample sheet."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import torch
+
+from munit_fast.errors import MunitError
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("eval", help="IS, CIS, mode coverage and LPIPS diversity of a model; sample sheet")
+    p.add_argument("--config", required=True, help="original-format MUNIT YAML config")
+    p.add_argument("--checkpoint", required=True, help="original-format generator checkpoint (gen_*.pt)")
+    p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    p.add_argument("--input", help="folder of source-domain images (default: the config's test split)")
+    p.add_argument("--classifier", help="mode classifier of the target domain (default for synthetic:shapes: "
+                                        "the shipped one; train others with `munit-fast dataset classifier`)")
+    p.add_argument("--lpips-alexnet", help="torchvision AlexNet ImageNet weights (alexnet-owt-7be5be79.pth)")
+    p.add_argument("--lpips-linear", help="LPIPS v0.1 AlexNet linear layers (alex.pth)")
+    p.add_argument("--lpips-pairs", type=int, default=19, help="consecutive pairs per input (paper: 19)")
+    p.add_argument("--num-inputs", type=int, default=100, help="inputs to translate (paper: 100)")
+    p.add_argument("--num-samples", type=int, default=100, help="random styles per input (paper: 100)")
+    p.add_argument("--fixed-style", action="store_true", help="one style for every sample: the deterministic baseline")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random styles")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--json", help="write the results to this JSON file")
+    p.add_argument("--sheet", help="write a sample sheet image (rows = inputs, columns = styles)")
+    p.add_argument("--sheet-rows", type=int, default=8)
+    p.add_argument("--sheet-styles", type=int, default=8)
+    return p
+
+
+def load_inputs(config, source: str, folder, count: int):
+    """-> up to ``count`` (1, C, H, W) tensors in [-1, 1] of the source domain's test images."""
+    from munit_fast.images import image_to_tensor, list_images, load_image_tensor
+    from munit_fast.training.synthetic import is_synthetic, synthetic_domain
+
+    channels, new_size = config.input_dim(source), config.size_for(source)
+    if folder is None and is_synthetic(config.data_root):
+        images = synthetic_domain(config.data_root, source, train=False)
+        tensors = [image_to_tensor(images[i]) for i in range(min(count, len(images)))]
+        return [t.mean(dim=1, keepdim=True) if channels == 1 else t for t in tensors]
+    if folder is None:
+        if not config.data_root:
+            raise MunitError("the config has no data_root; pass --input with a folder of source-domain images")
+        folder = os.path.join(config.data_root, f"test{source.upper()}")
+    if not os.path.isdir(folder):
+        raise MunitError(f"input folder not found: {folder}; pass --input with a folder of source-domain images")
+    files = list_images(folder)[:count]
+    if not files:
+        raise MunitError(f"no images found in {folder}")
+    return [load_image_tensor(path, channels, new_size) for path in files]
+
+
+def _classifier_for(args, config):
+    from munit_fast.metrics.classifier import load_classifier
+    from munit_fast.training.synthetic import is_synthetic
+
+    if args.classifier:
+        return load_classifier(args.classifier)
+    if is_synthetic(config.data_root):
+        return load_classifier(None)
+    return None, None
+
+
+def _write_json(path: str, data) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(tmp, path)
+
+
+def format_table(result) -> str:
+    rows = []
+    if "cis_kl" in result:
+        rows += [("CIS, mean KL", f"{result['cis_kl']:.4f}  (max ln {result['num_modes']} = {result['cis_kl_max']:.4f})"),
+                 ("CIS, exp(mean KL)", f"{result['cis_exp']:.4f}"),
+                 ("IS, mean KL", f"{result['is_kl']:.4f}"),
+                 ("IS, exp(mean KL)", f"{result['is_exp']:.4f}"),
+                 ("mode coverage per input", f"{result['coverage_mean']:.2f} of {result['num_modes']}"),
+                 ("classifier confidence", f"{result['confidence']:.4f}"),
+                 ("translations per mode", " ".join(str(n) for n in result["mode_histogram"]))]
+    else:
+        rows.append(("IS / CIS / coverage", "skipped: pass --classifier (a mode classifier of the target domain)"))
+    if "lpips_diversity" in result:
+        rows.append(("LPIPS diversity", f"{result['lpips_diversity']:.4f}  ({result['lpips_pairs_per_input']} pairs/input)"))
+    else:
+        rows.append(("LPIPS diversity", "skipped: pass --lpips-alexnet and --lpips-linear"))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _sheet(args, translator, inputs, classifier, names):
+    from munit_fast.images import write_image
+    from munit_fast.metrics.sheet import sample_sheet
+
+    rows = inputs[: args.sheet_rows]
+    styles = translator.random_styles(args.sheet_styles, args.seed)
+    outputs = torch.cat([translator.translate(image, styles) for image in rows]).float()  # (N, K, C, H, W)
+    labels = None
+    if classifier is not None:
+        probs = classifier.probabilities(outputs.flatten(0, 1)).view(len(rows), args.sheet_styles, -1)
+        labels = [[f"{names[int(p.argmax())]} {float(p.max()):.2f}" for p in row] for row in probs]
+    write_image(args.sheet, sample_sheet(torch.cat(rows), outputs, labels))
+
+
+def run(args) -> int:
+    for name in ("num_inputs", "num_samples", "sheet_rows", "sheet_styles", "lpips_pairs"):
+        if getattr(args, name) < 1:
+            raise MunitError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if bool(args.lpips_alexnet) != bool(args.lpips_linear):
+        from munit_fast.metrics.lpips import MISSING_HINT
+
+        raise MunitError(f"pass both --lpips-alexnet and --lpips-linear; {MISSING_HINT}")
+    from tqdm import tqdm
+
+    from munit_fast.config import load_config
+    from munit_fast.metrics.evaluate import evaluate_translations
+    from munit_fast.metrics.lpips import load_lpips
+    from munit_fast.runtime.factory import build_translator
+
+    config = load_config(args.config)
+    translator = build_translator(config, args.checkpoint, args.direction, device=args.device)
+    source = "a" if args.direction == "a2b" else "b"
+    classifier, names = _classifier_for(args, config)
+    if classifier is not None and translator.output_dim != 3:
+        raise MunitError("the mode classifier needs 3-channel translations; this direction outputs 1 channel")
+    lpips = load_lpips(args.lpips_alexnet, args.lpips_linear) if args.lpips_alexnet else None
+    inputs = load_inputs(config, source, args.input, args.num_inputs)
+    result = evaluate_translations(translator, inputs, args.num_samples, args.seed, classifier, lpips,
+                                   args.lpips_pairs, args.fixed_style,
+                                   progress=lambda it: tqdm(it, desc="eval", unit="input"))
+    result.update({"config": args.config, "checkpoint": args.checkpoint, "direction": args.direction,
+                   "classifier": args.classifier or ("shipped shapes classifier" if classifier is not None else None)})
+    print(f"{len(inputs)} inputs x {args.num_samples} {'copies of one style' if args.fixed_style else 'random styles'}, "
+          f"{args.direction}, {translator.name}")
+    print(format_table(result))
+    if args.json:
+        _write_json(args.json, result)
+        print(f"results written to {args.json}")
+    if args.sheet:
+        _sheet(args, translator, inputs, classifier, names)
+        print(f"sample sheet written to {args.sheet}")
+    return 0

@@ -1,0 +1,39 @@
+"""Sample sheet: a grid a person can look at, rows = inputs, columns = input then one per style."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from munit_fast.images import make_grid, tensor_to_image
+
+MIN_TILE = 128  # small images are enlarged (nearest) to at least this many pixels
+
+
+def sample_sheet(inputs: torch.Tensor, outputs: torch.Tensor, labels: Optional[Sequence[Sequence[str]]] = None) -> np.ndarray:
+    """inputs (N, C_in, H, W) and outputs (N, K, C_out, H, W) in [-1, 1]; labels[n][k] an optional
+    caption per translation (e.g. the classifier's mode). -> uint8 BGR grid of N rows x (1 + K) columns."""
+    n, k = outputs.shape[:2]
+    scale = max(1, -(-MIN_TILE // outputs.shape[-1]))
+    tiles = []
+    for row in range(n):
+        pictures = [tensor_to_image(inputs[row])] + [tensor_to_image(outputs[row, col]) for col in range(k)]
+        for col, picture in enumerate(pictures):
+            if picture.ndim == 2:
+                picture = np.repeat(picture[:, :, None], 3, axis=2)
+            picture = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+            if labels is not None and col > 0:
+                _caption(picture, labels[row][col - 1])
+            tiles.append(picture)
+    return make_grid(tiles, 1 + k)
+
+
+def _caption(picture: np.ndarray, text: str) -> None:
+    """Write ``text`` in the lower left corner, white on a black box, in place."""
+    font, scale, thickness = cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1
+    (w, h), base = cv2.getTextSize(text, font, scale, thickness)
+    y = picture.shape[0] - 3
+    cv2.rectangle(picture, (0, y - h - 3), (w + 4, picture.shape[0]), (0, 0, 0), -1)
+    cv2.putText(picture, text, (2, y - 1), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
