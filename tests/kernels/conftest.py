@@ -11,6 +11,7 @@ def kernel_path(request, monkeypatch):
     """Run each case through the single-pass kernels and through the split reduction.
 
     "split" forces tiny tiles so that small test rows span several blocks and several chunks.
+    LayerNorm always takes the split reduction: there the two cases are default and tiny tiles.
     """
     if request.param == "split":
         monkeypatch.setattr(norm_act, "MAX_FUSED_TILE", 0)
