@@ -15,6 +15,7 @@ from typing import Dict, Optional
 from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
 
+from .files import sha256_file
 from .graphs import SPLIT_PARTS
 from .onnx_export import DEFAULT_OPSET, export_onnx, graph_filename, read_metadata
 
@@ -26,10 +27,7 @@ def cache_root() -> str:
 
 
 def model_key(config: MunitConfig, checkpoint: str, direction: str, precision: str, opset: int) -> str:
-    digest = hashlib.sha256()
-    with open(checkpoint, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    digest = hashlib.sha256(sha256_file(checkpoint).encode())
     model = {"gen": config.to_dict()["gen"], "input_dim_a": config.input_dim_a, "input_dim_b": config.input_dim_b,
              "direction": direction, "precision": precision, "opset": opset}
     digest.update(json.dumps(model, sort_keys=True).encode())

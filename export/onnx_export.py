@@ -23,6 +23,7 @@ from munit_fast.errors import MunitError
 from munit_fast.model import AdaINGen, set_kernel_impl
 from munit_fast.runtime.precision import cast_convolutions
 
+from .files import atomic_write_bytes
 from .graphs import PARTS, SIGNATURES, build_graph, example_inputs
 from .onnx_checks import check_graph
 from .onnx_fold import fold_constants, remove_identity_casts
@@ -107,18 +108,7 @@ def export_graph(part: str, source: AdaINGen, target: AdaINGen, path: str, direc
 
 
 def save_model_atomic(model: onnx.ModelProto, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(model.SerializeToString())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, model.SerializeToString())
 
 
 def graph_filename(part: str, direction: str, precision: str) -> str:

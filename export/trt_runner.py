@@ -1,0 +1,127 @@
+"""TensorRT engines behind the Translator (``--backend tensorrt``).
+
+Each engine runs on PyTorch's current CUDA stream with PyTorch-allocated device buffers
+(``set_tensor_address`` + ``execute_async_v3``): no copies, and later PyTorch work on the stream
+is ordered after the engine. Before deserializing, the sidecar is checked against this
+machine's TensorRT version and GPU.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, Optional
+
+import torch
+
+from munit_fast.config import MunitConfig
+from munit_fast.errors import MunitError
+
+from .graphs import SPLIT_PARTS
+from .sidecar import check_compatible, check_shape_in_profile, read_sidecar
+from .tensorrt_env import gpu_identity, import_tensorrt
+from .trt_profiles import ImageProfile
+
+DEFAULT_MAX_STYLES = 8
+DEFAULT_MAX_IMAGE = (1080, 1920)
+
+
+class TrtEngine:
+    """One deserialized engine and its execution context."""
+
+    def __init__(self, path: str, device: torch.device):
+        trt = import_tensorrt()
+        if not os.path.isfile(path):
+            raise MunitError(f"TensorRT engine not found: {path}")
+        self.path = path
+        self.device = device
+        self.info = read_sidecar(path)
+        check_compatible(self.info, path, trt.__version__, *gpu_identity(device))
+        self.logger = trt.Logger(trt.Logger.WARNING)
+        self.runtime = trt.Runtime(self.logger)
+        with open(path, "rb") as handle:
+            self.engine = self.runtime.deserialize_cuda_engine(handle.read())
+        if self.engine is None:
+            raise MunitError(f"TensorRT cannot deserialize {path}; rebuild it with munit-fast export trt")
+        if self.info.dla_core is not None:
+            self.runtime.DLA_core = self.info.dla_core
+        self.context = self.engine.create_execution_context()
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+
+    def __call__(self, **inputs: torch.Tensor) -> torch.Tensor:
+        """Named fp32 inputs -> the (single) fp32 output, on PyTorch's current stream."""
+        keep = []
+        with torch.cuda.device(self.device):
+            for name in self.inputs:
+                tensor = inputs[name].to(self.device, torch.float32).contiguous()
+                check_shape_in_profile(self.info, self.path, name, tuple(tensor.shape))
+                keep.append(tensor)
+                self.context.set_input_shape(name, tuple(tensor.shape))
+                self.context.set_tensor_address(name, tensor.data_ptr())
+            output = self.outputs[0]
+            out = torch.empty(tuple(self.context.get_tensor_shape(output)), dtype=torch.float32, device=self.device)
+            self.context.set_tensor_address(output, out.data_ptr())
+            stream = torch.cuda.current_stream(self.device)
+            if not self.context.execute_async_v3(stream.cuda_stream):
+                raise RuntimeError(f"TensorRT engine {self.path} failed to enqueue")
+            for tensor in keep:  # the caching allocator must not reuse inputs before the engine has read them
+                tensor.record_stream(stream)
+        return out
+
+
+class TensorRTBackend:
+    """Same methods as ``EagerBackend``; engines for content_encoder, style_encoder and decoder."""
+
+    def __init__(self, engines: Dict[str, str], device: torch.device):
+        if device.type != "cuda":
+            raise MunitError("--backend tensorrt runs on a CUDA GPU; pass --device cuda (or use --backend onnx)")
+        self.engines = {part: TrtEngine(engines[part], device) for part in SPLIT_PARTS}
+        meta = self.engines["decoder"].info.metadata
+        self.style_dim = int(meta["style_dim"])
+        self.n_downsample = int(meta["n_downsample"])
+        self.input_dim = int(meta["input_dim"])
+        self.output_dim = int(meta["output_dim"])
+        self.name = f"tensorrt-{self.engines['decoder'].info.precision}"
+
+    @torch.inference_mode()
+    def encode_content(self, images: torch.Tensor) -> torch.Tensor:
+        return self.engines["content_encoder"](image=images)
+
+    @torch.inference_mode()
+    def encode_style(self, images: torch.Tensor) -> torch.Tensor:
+        return self.engines["style_encoder"](image=images)
+
+    @torch.inference_mode()
+    def decode(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        return self.engines["decoder"](content=content, style=styles.reshape(styles.shape[0], -1))
+
+
+def default_image_profile(config: MunitConfig, direction: str) -> ImageProfile:
+    """Engines built on the fly: batch 1 to 8, 128x128 to 1080x1920, optimized for one image at the
+    config's new_size."""
+    source = "a" if direction == "a2b" else "b"
+    channels = config.input_dim(source)
+    multiple = 2 ** config.gen.n_downsample
+    size = -(-config.size_for(source) // multiple) * multiple
+    return ImageProfile((1, channels, 128, 128), (1, channels, size, size),
+                        (DEFAULT_MAX_STYLES, channels) + DEFAULT_MAX_IMAGE)
+
+
+def resolve_engines(graphs: Dict[str, str], direction: str, precision: str, engine_dir: Optional[str],
+                    config: MunitConfig) -> Dict[str, str]:
+    """{part: engine path} in ``engine_dir`` (default: beside the ONNX graphs), built when missing."""
+    from .trt_build import BuildOptions, build_engine
+
+    folder = engine_dir or os.path.dirname(os.path.abspath(graphs["decoder"]))
+    engines = {}
+    for part in SPLIT_PARTS:
+        path = os.path.join(folder, f"munit_{direction}_{part}_{precision}.engine")
+        if not os.path.isfile(path):
+            profile = default_image_profile(config, direction)
+            if part == "style_encoder" and config.input_dim_a != config.input_dim_b:
+                channels = config.input_dim("b" if direction == "a2b" else "a")
+                profile = ImageProfile(*((s[0], channels) + s[2:] for s in (profile.min, profile.opt, profile.max)))
+            build_engine(graphs[part], path, BuildOptions(precision=precision, images=profile,
+                                                          styles=DEFAULT_MAX_STYLES))
+        engines[part] = path
+    return engines
