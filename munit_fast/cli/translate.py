@@ -24,7 +24,9 @@ def add_parser(subparsers):
     group.add_argument("--style-codes", help=".npy file of style codes shaped (K, style_dim)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--backend", default="eager", choices=["eager", "triton", "compile"])
+    p.add_argument("--backend", default="eager", choices=["eager", "triton", "compile", "onnx", "tensorrt"])
+    p.add_argument("--onnx-dir", help="onnx backend: folder of exported graphs (exported there when missing)")
+    p.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
     p.add_argument("--no-resize", action="store_true", help="keep the input size instead of resizing to new_size")
     return p
@@ -49,7 +51,7 @@ def run(args) -> int:
 
     config = load_config(args.config)
     translator = build_translator(config, args.checkpoint, args.direction, args.backend, args.device,
-                                  args.precision, args.channels_last)
+                                  args.precision, args.channels_last, onnx_dir=args.onnx_dir, engine_dir=args.engine_dir)
     source, target = ("a", "b") if args.direction == "a2b" else ("b", "a")
     new_size = None if args.no_resize else config.size_for(source)
     if args.style_image:

@@ -1,0 +1,60 @@
+"""Cross-validation of an exported graph (ONNX Runtime, and a TensorRT engine when given)
+against the PyTorch fp32 reference on the same random inputs."""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import numpy as np
+import torch
+
+from munit_fast.errors import MunitError
+from munit_fast.model import AdaINGen
+
+from .compare import ErrorStats, error_stats
+from .onnx_export import read_metadata
+
+
+def reference_case(part: str, source: AdaINGen, target: AdaINGen, height: int, width: int, styles: int,
+                   seed: int = 0) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+    """({input name: tensor}, PyTorch fp32 output) for ``part`` at one image of height x width and K styles."""
+    multiple = 2 ** source.n_downsample
+    if height % multiple or width % multiple:
+        raise MunitError(f"--size {height}x{width}: height and width must be multiples of {multiple}")
+    generator = torch.Generator().manual_seed(seed)
+    image = torch.rand(1, source.input_dim, height, width, generator=generator) * 2 - 1
+    codes = torch.randn(styles, target.style_dim, generator=generator)
+    with torch.no_grad():
+        if part == "content_encoder":
+            return {"image": image}, source.encode_content(image)
+        if part == "style_encoder":
+            target_image = torch.rand(styles, target.input_dim, height, width, generator=generator) * 2 - 1
+            return {"image": target_image}, target.encode_style(target_image).flatten(1)
+        content = source.encode_content(image)
+        if part == "decoder":
+            return {"content": content, "style": codes}, target.decode(content, codes)
+        if part == "translate":
+            images = image.expand(styles, -1, -1, -1).contiguous()
+            return {"image": images, "style": codes}, target.decode(source.encode_content(images), codes)
+    raise MunitError(f"graph part {part!r} is unknown; export it with munit-fast export onnx")
+
+
+def check_onnx(path: str, source: AdaINGen, target: AdaINGen, height: int, width: int, styles: int,
+               device: torch.device = torch.device("cpu")) -> ErrorStats:
+    from .ort_backend import make_session
+
+    part = read_metadata(path).get("part", "")
+    inputs, reference = reference_case(part, source, target, height, width, styles)
+    session = make_session(path, device)
+    out = session.run(None, {name: t.numpy().astype(np.float32) for name, t in inputs.items()})[0]
+    return error_stats(torch.from_numpy(out), reference)
+
+
+def check_engine(path: str, source: AdaINGen, target: AdaINGen, height: int, width: int, styles: int,
+                 device: torch.device) -> ErrorStats:
+    from .trt_runner import TrtEngine
+
+    engine = TrtEngine(path, device)
+    inputs, reference = reference_case(engine.info.part, source, target, height, width, styles)
+    out = engine(**{name: t.to(device) for name, t in inputs.items()})
+    torch.cuda.current_stream(device).synchronize()
+    return error_stats(out.cpu(), reference)

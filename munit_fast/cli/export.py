@@ -1,0 +1,129 @@
+"""``munit-fast export onnx|trt|check``: ONNX graphs, TensorRT engines, and their check against PyTorch."""
+from __future__ import annotations
+
+import os
+
+from munit_fast.errors import MunitError
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("export", help="export ONNX graphs, build TensorRT engines, check them against PyTorch")
+    sub = p.add_subparsers(dest="export_command", metavar="{onnx,trt,check}")
+    sub.required = True
+
+    o = sub.add_parser("onnx", help="export the translate graph and the split graphs of one direction")
+    o.add_argument("--config", required=True, help="original-format MUNIT YAML config")
+    o.add_argument("--checkpoint", required=True, help="original-format generator checkpoint (gen_*.pt)")
+    o.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    o.add_argument("--output", required=True, help="output folder (munit_<direction>_<part>_<precision>.onnx)")
+    o.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, at least 13)")
+    o.add_argument("--fp16", action="store_true", help="fp16 convolutions, normalization statistics in fp32")
+    o.add_argument("--parts", default="translate,content_encoder,style_encoder,decoder",
+                   help="comma list of translate, content_encoder, style_encoder, decoder")
+    o.add_argument("--simplify", action="store_true", help="run onnxsim on each graph (needs onnxsim)")
+
+    t = sub.add_parser("trt", help="build a TensorRT engine (+ JSON sidecar) from one exported graph")
+    t.add_argument("--onnx", required=True, help="graph exported by munit-fast export onnx")
+    t.add_argument("--output", required=True, help="engine file to write (the sidecar goes to ENGINE.json)")
+    precision = t.add_mutually_exclusive_group()
+    precision.add_argument("--fp16", action="store_true", help="fp16 (normalization layers pinned to fp32)")
+    precision.add_argument("--int8", action="store_true", help="INT8: calibrated (TensorRT 10) or a Q/DQ graph")
+    t.add_argument("--calib", help="folder of images or a video whose frames calibrate INT8")
+    t.add_argument("--calib-images", type=int, default=64, help="calibration images to use (default 64)")
+    t.add_argument("--calib-cache", help="calibration table file, read when present and written after")
+    t.add_argument("--shapes", default=None,
+                   help="image shapes MIN:MAX or MIN:OPT:MAX, e.g. 1x3x256x256:1x3x720x1280 (the default)")
+    t.add_argument("--styles", type=int, default=1, help="most styles decoded per content map (decoder)")
+    t.add_argument("--timing-cache", help="timing cache file, read when present and updated after the build")
+    t.add_argument("--dla-core", type=int, help="build for this DLA core (Jetson), GPU fallback on")
+    t.add_argument("--workspace", type=float, help="builder workspace limit in GiB")
+    t.add_argument("--device", default="cuda", help="CUDA device to build on (cuda or cuda:N)")
+
+    c = sub.add_parser("check", help="compare a graph (and an engine) with the PyTorch reference")
+    c.add_argument("--onnx", required=True, help="exported graph")
+    c.add_argument("--config", required=True)
+    c.add_argument("--checkpoint", required=True)
+    c.add_argument("--engine", help="TensorRT engine built from the graph, also compared when given")
+    c.add_argument("--size", default="180x320", help="HEIGHTxWIDTH of the test image (default 180x320)")
+    c.add_argument("--styles", type=int, default=4, help="styles to decode (default 4)")
+    c.add_argument("--device", default="cpu", help="ONNX Runtime device: cpu or cuda")
+    c.add_argument("--min-psnr", type=float, help="exit with status 1 when any PSNR (dB) is below this")
+    return p
+
+
+def run(args) -> int:
+    return {"onnx": _onnx, "trt": _trt, "check": _check}[args.export_command](args)
+
+
+def _generators(config_path: str, checkpoint: str, direction: str):
+    from munit_fast.checkpoint import load_generators
+
+    gen_a, gen_b = load_generators(config_path, checkpoint)
+    return (gen_a, gen_b) if direction == "a2b" else (gen_b, gen_a)
+
+
+def _onnx(args) -> int:
+    from munit_fast.export import export_onnx, graph_report, parse_parts
+
+    parts = parse_parts(args.parts)
+    source, target = _generators(args.config, args.checkpoint, args.direction)
+    precision = "fp16" if args.fp16 else "fp32"
+    paths = export_onnx(source, target, args.output, args.direction, parts, args.opset, precision, args.simplify)
+    import onnx
+
+    for part, path in paths.items():
+        report = graph_report(onnx.load(path))
+        print(f"{part:16s} {path}  opset {report.opset}, {sum(report.op_counts.values())} nodes, "
+              f"{report.op_counts.get('InstanceNormalization', 0)} InstanceNormalization, {report.adain_patterns} AdaIN")
+    return 0
+
+
+def _trt(args) -> int:
+    from munit_fast.export.trt_build import BuildOptions, build_engine
+    from munit_fast.export.trt_profiles import format_shape, parse_shapes
+
+    if args.calib and not args.int8:
+        raise MunitError("--calib is for --int8 builds")
+    precision = "int8" if args.int8 else ("fp16" if args.fp16 else "fp32")
+    options = BuildOptions(precision=precision, images=parse_shapes(args.shapes) if args.shapes else None,
+                           styles=args.styles, calib=args.calib, calib_images=args.calib_images,
+                           calib_cache=args.calib_cache, timing_cache=args.timing_cache, dla_core=args.dla_core,
+                           workspace_gib=args.workspace, device=args.device)
+    info = build_engine(args.onnx, args.output, options)
+    shapes = ", ".join(f"{name} {format_shape(s[0])}..{format_shape(s[2])}" for name, s in info.profiles.items())
+    print(f"built {args.output} ({info.part}, {info.precision}, TensorRT {info.tensorrt_version}, {info.gpu_name}): {shapes}")
+    return 0
+
+
+def _check(args) -> int:
+    import torch
+
+    from munit_fast.export import read_metadata
+    from munit_fast.export.check import check_engine, check_onnx
+    from munit_fast.runtime.precision import resolve_device
+
+    try:
+        height, width = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise MunitError(f"--size {args.size!r}: expected HEIGHTxWIDTH, e.g. 180x320") from None
+    if args.styles < 1:
+        raise MunitError(f"--styles must be >= 1, got {args.styles}")
+    if not os.path.isfile(args.onnx):
+        raise MunitError(f"--onnx {args.onnx}: no such file")
+    meta = read_metadata(args.onnx)
+    if "direction" not in meta:
+        raise MunitError(f"--onnx {args.onnx}: not a graph exported by munit-fast export onnx (no metadata)")
+    source, target = _generators(args.config, args.checkpoint, meta["direction"])
+    results = [("onnxruntime", check_onnx(args.onnx, source, target, height, width, args.styles,
+                                          resolve_device(args.device)))]
+    if args.engine:
+        results.append(("tensorrt", check_engine(args.engine, source, target, height, width, args.styles,
+                                                 torch.device("cuda"))))
+    for name, stats in results:
+        print(f"{meta.get('part')} ({meta.get('precision')}) {name:12s} vs PyTorch fp32 at {height}x{width}, "
+              f"{args.styles} style(s): {stats}")
+    if args.min_psnr is not None and any(stats.psnr_db < args.min_psnr for _, stats in results):
+        print(f"PSNR below --min-psnr {args.min_psnr}")
+        return 1
+    return 0
+

@@ -1,0 +1,68 @@
+"""The ONNX Runtime backend behind the Translator, built by ``build_translator(backend="onnx")``."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from munit_fast.checkpoint import build_generators
+from munit_fast.config import config_from_dict
+from munit_fast.errors import MunitError
+from munit_fast.export import export_onnx
+from munit_fast.runtime.factory import build_translator
+from tests.conftest import TINY_MODEL
+
+ATOL = 1e-4  # fp32 ONNX Runtime vs PyTorch, as in test_onnx_export
+
+
+@pytest.mark.parametrize("direction", ["a2b", "b2a"])
+def test_translator_matches_eager(reference_config, reference_checkpoint, tmp_path, direction):
+    eager = build_translator(reference_config, reference_checkpoint, direction)
+    onnx = build_translator(reference_config, reference_checkpoint, direction, backend="onnx",
+                            onnx_dir=str(tmp_path))
+    assert onnx.name == "onnx-cpu-fp32" and onnx.style_dim == eager.style_dim
+    images = torch.rand(2, 3, 50, 70) * 2 - 1  # odd size: the Translator pads to a multiple of 4, then crops
+    styles = torch.randn(3, 8)
+    out = onnx.translate(images, styles)
+    assert out.shape == (2, 3, 3, 50, 70)
+    torch.testing.assert_close(out, eager.translate(images, styles), atol=ATOL, rtol=0)
+    torch.testing.assert_close(onnx.style_from_images(images), eager.style_from_images(images), atol=ATOL, rtol=0)
+
+
+def test_graphs_are_exported_once_into_the_cache(reference_config, reference_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUNIT_FAST_CACHE", str(tmp_path))
+    build_translator(reference_config, reference_checkpoint, backend="onnx")
+    (folder,) = (tmp_path / "onnx").iterdir()
+    files = sorted(os.listdir(folder))
+    assert files == ["munit_a2b_content_encoder_fp32.onnx", "munit_a2b_decoder_fp32.onnx",
+                     "munit_a2b_style_encoder_fp32.onnx"]
+    stamp = os.path.getmtime(folder / files[0])
+    build_translator(reference_config, reference_checkpoint, backend="onnx")  # reuses the cached graphs
+    assert os.path.getmtime(folder / files[0]) == stamp
+
+
+def test_prebuilt_graphs_of_another_model_are_refused(reference_config, reference_checkpoint, tmp_path):
+    other = config_from_dict(dict(TINY_MODEL, gen=dict(TINY_MODEL["gen"], style_dim=4)))
+    gen_a, gen_b = build_generators(other)
+    export_onnx(gen_a, gen_b, str(tmp_path), "a2b", parts=["content_encoder", "style_encoder", "decoder"])
+    with pytest.raises(MunitError, match="has style_dim='4', this config and direction need '8'"):
+        build_translator(reference_config, reference_checkpoint, backend="onnx", onnx_dir=str(tmp_path))
+
+
+def test_bad_precision_and_device(reference_config, reference_checkpoint, tmp_path):
+    with pytest.raises(MunitError, match="runs fp32 or fp16 graphs"):
+        build_translator(reference_config, reference_checkpoint, backend="onnx", precision="bf16",
+                         onnx_dir=str(tmp_path))
+    if not torch.cuda.is_available():
+        with pytest.raises(MunitError, match="CUDA is not available"):
+            build_translator(reference_config, reference_checkpoint, backend="onnx", device="cuda",
+                             onnx_dir=str(tmp_path))
+
+
+def test_tensorrt_backend_needs_cuda_or_tensorrt(reference_config, reference_checkpoint, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA to check the error")
+    with pytest.raises(MunitError, match="tensorrt is not installed|needs a CUDA GPU|runs on a CUDA GPU"):
+        build_translator(reference_config, reference_checkpoint, backend="tensorrt", onnx_dir=str(tmp_path),
+                         engine_dir=str(tmp_path))
