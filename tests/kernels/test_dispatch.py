@@ -1,0 +1,56 @@
+"""Choosing the kernel path: automatic fallback, the environment override, Triton optional."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from munit_fast.kernels import adain, adain_ref, resolve_impl
+
+from kernel_checks import make, requires_triton
+
+
+def test_auto_uses_triton_only_on_cuda():
+    x = make((1, 2, 3, 3))
+    assert resolve_impl("auto", x) == ("triton" if x.is_cuda else "ref")
+    assert resolve_impl("ref", x) == "ref"
+
+
+@requires_triton
+def test_environment_variable_forces_the_path(monkeypatch):
+    x = make((1, 2, 3, 3))
+    monkeypatch.setenv("MUNIT_FAST_KERNELS", "ref")
+    assert resolve_impl("auto", x) == "ref"
+    monkeypatch.setenv("MUNIT_FAST_KERNELS", "triton")
+    assert resolve_impl("auto", x) == "triton"
+    assert resolve_impl("ref", x) == "ref"  # an explicit impl wins over the variable
+
+
+def test_unknown_impl_is_refused():
+    with pytest.raises(ValueError, match="impl must be one of"):
+        resolve_impl("cuda", make((1, 2, 3, 3)))
+
+
+def test_kernels_import_and_fall_back_without_triton():
+    """``import munit_fast.kernels`` works where Triton is missing; "auto" runs the reference."""
+    script = (
+        "import sys; sys.modules['triton'] = None\n"
+        "import torch\n"
+        "from munit_fast import kernels\n"
+        "assert not kernels.triton_available()\n"
+        "x, s = torch.randn(2, 3, 4, 4), torch.randn(2, 3)\n"
+        "torch.testing.assert_close(kernels.adain(x, s, s, 'relu'), kernels.adain_ref(x, s, s, 'relu'))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, env={"TRITON_INTERPRET": "0", "PATH": ""})
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+def test_tracing_sees_the_reference_ops():
+    """Exports trace standard operators: under torch.jit.trace the reference path runs."""
+    x, scale, bias = make((1, 2, 4, 4)), make((1, 2)), make((1, 2))
+    traced = torch.jit.trace(lambda x, s, b: adain(x, s, b, "relu", impl="auto"), (x, scale, bias))
+    graph = str(traced.graph)
+    assert "instance_norm" in graph
+    torch.testing.assert_close(traced(x, scale, bias), adain_ref(x, scale, bias, "relu"))
