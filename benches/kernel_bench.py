@@ -1,0 +1,84 @@
+"""Shared by the kernel benchmarks: backends, the MUNIT shape grid, timing and extra_info.
+
+Backends: "eager" (the PyTorch reference), "compile" (torch.compile of the reference) and
+"triton" (the fused kernels). Without CUDA only "eager" runs: the Triton kernels run only in
+the CPU interpreter there, which measures nothing, and torch.compile's comparison target is
+the GPU. GB/s counts the bytes an ideal kernel must move (each input read once, each output
+written once) divided by the median time.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from typing import Callable, Sequence
+
+import pytest
+import torch
+
+CUDA = torch.cuda.is_available()
+DEVICE = torch.device("cuda" if CUDA else "cpu")
+BACKENDS = ("eager", "compile", "triton")
+MODES = ("fwd", "fwd_bwd")
+
+# (B, C, H, W) at MUNIT's normalizations; the first is the CI-sized case.
+SHAPES = [
+    pytest.param((1, 256, 64, 64), marks=pytest.mark.quick, id="res-256px-b1"),  # res blocks, 256x256 image
+    pytest.param((8, 256, 64, 64), marks=pytest.mark.slow, id="res-256px-b8"),  # a training batch / 8 styles
+    pytest.param((1, 64, 256, 256), marks=pytest.mark.slow, id="enc-in-256px"),  # first encoder layer
+    pytest.param((4, 256, 68, 120), marks=pytest.mark.slow, id="res-270x480-b4"),  # video frames, 4 styles
+    pytest.param((1, 64, 270, 480), marks=pytest.mark.slow, id="enc-in-270x480"),
+]
+DTYPES = [pytest.param(torch.float16, id="fp16"), pytest.param(torch.float32, id="fp32")]
+
+
+def hardware() -> str:
+    if CUDA:
+        return f"{torch.cuda.get_device_name()}, torch {torch.__version__}"
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+
+
+def skip_unavailable(backend: str, dtype: torch.dtype) -> None:
+    if backend != "eager" and not CUDA:
+        pytest.skip(f"{backend} is measured on CUDA only: on CPU Triton runs in its interpreter and "
+                    "torch.compile is not the comparison target")
+    if dtype == torch.float16 and not CUDA:
+        pytest.skip("fp16 normalization is a GPU format; the CPU runs the fp32 cases")
+
+
+def op_for(backend: str, fast: Callable, ref: Callable) -> Callable:
+    if backend == "triton":
+        return fast
+    if backend == "compile":
+        return torch.compile(ref)
+    return ref
+
+
+def step(op: Callable, inputs: Sequence[torch.Tensor], mode: str) -> Callable[[], None]:
+    """One timed call: forward, or forward + backward into every input that requires grad."""
+    grad = None
+
+    def run():
+        nonlocal grad
+        y = op(*inputs)
+        if mode == "fwd_bwd":
+            grad = torch.ones_like(y) if grad is None else grad
+            torch.autograd.grad(y, [t for t in inputs if t is not None and t.requires_grad], grad)
+        if CUDA:
+            torch.cuda.synchronize()
+
+    return run
+
+
+def record(benchmark, run: Callable[[], None], bytes_moved: int, max_error: float, **info) -> None:
+    """Time ``run`` and store GB/s (when timed), max error and the hardware in extra_info."""
+    run()  # warm-up: compilation and autotuning stay out of the timing
+    benchmark(run)
+    benchmark.extra_info.update(info, hardware=hardware(), max_abs_error_vs_fp32_ref=max_error,
+                                bytes_moved=bytes_moved)
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None and stats.stats.median > 0:
+        benchmark.extra_info["GB/s"] = bytes_moved / stats.stats.median / 1e9
+
+
+def max_error(out: torch.Tensor, ref_fp32: torch.Tensor) -> float:
+    return (out.float() - ref_fp32).abs().max().item()
