@@ -1,0 +1,56 @@
+"""The full generator (dim 64, 4 res blocks) translating 256x256 images in fp16, with and without
+the fused kernels: content encode + decode with one style per image.
+
+    pytest benches/test_bench_generator_kernels.py            # CUDA; skipped on CPU
+    pytest benches/test_bench_generator_kernels.py --benchmark-disable
+
+The fp16 comparison needs CUDA: on CPU the kernels run only in Triton's interpreter.
+extra_info: images/s, max abs error against the fp32 reference generator, hardware.
+"""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from kernel_bench import CUDA, DEVICE, hardware
+from munit_fast.checkpoint import build_generators
+from munit_fast.config import config_from_dict
+
+pytestmark = pytest.mark.skipif(not CUDA, reason="the fp16 generator comparison needs CUDA")
+
+
+@pytest.fixture(scope="module")
+def generators():
+    """fp32 reference generator and its fp16 copy, random weights (speed does not depend on them)."""
+    gen, _ = build_generators(config_from_dict({"gen": {"dim": 64, "mlp_dim": 256, "n_res": 4}}))
+    gen = gen.to(DEVICE).eval().set_kernel_impl("ref")
+    return gen, copy.deepcopy(gen).half()
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("impl", ["ref", "triton"])
+def test_generator_fp16(benchmark, generators, impl, layout, batch):
+    reference, gen = generators
+    gen.set_kernel_impl(impl)
+    memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    gen.to(memory_format=memory_format)
+    images = torch.rand(batch, 3, 256, 256, device=DEVICE).mul(2).sub(1)
+    styles = torch.randn(batch, gen.style_dim, 1, 1, device=DEVICE)
+
+    @torch.no_grad()
+    def run():
+        out = gen.decode(gen.encode_content(images.half().to(memory_format=memory_format)), styles.half())
+        torch.cuda.synchronize()
+        return out
+
+    with torch.no_grad():
+        error = (run().float() - reference.decode(reference.encode_content(images), styles)).abs().max().item()
+    benchmark(run)
+    benchmark.extra_info.update(impl=impl, layout=layout, batch=batch, hardware=hardware(),
+                                max_abs_error_vs_fp32_ref=error)
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None and stats.stats.median > 0:
+        benchmark.extra_info["images/s"] = batch / stats.stats.median
