@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import torch
 
 from munit_fast.config import config_from_dict
 from tests.conftest import DATA, TINY_MODEL
@@ -21,6 +22,16 @@ TINY_OVERRIDES = [f"{k}={v}" for k, v in {
     "new_size": 32, "crop_image_height": 32, "crop_image_width": 32, "num_workers": 0, "display_size": 2,
     "data_root": DEMO,
 }.items()]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Training tests run single-threaded: these tiny convolutions gain nothing from threads, and
+    on a shared CI core oversubscribed OpenMP threads make backward passes 10-30x slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture

@@ -1,0 +1,75 @@
+"""Exact resume, NaN stops and snapshot files, through the in-process training API."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from munit_fast.checkpoint import load_file
+from munit_fast.config import apply_overrides
+from munit_fast.errors import MunitError
+from munit_fast.training import MUNITTrainer, RunOptions, train
+
+
+def _options(folder, **kw):
+    return RunOptions(output_dir=str(folder), progress=False, **kw)
+
+
+@pytest.mark.parametrize("dis_fakes", ["reuse", "recompute"])
+def test_resume_is_bit_exact(training_config, tmp_path, dis_fakes):
+    # batch 2 over 6 images: 3 iterations per epoch, so the stop is mid-epoch and the rest crosses into epoch 1
+    config = apply_overrides(training_config, ["batch_size=2", "max_iter=4"])
+    straight = train(config, _options(tmp_path / "straight", dis_fakes=dis_fakes))
+    train(apply_overrides(config, ["max_iter=2"]), _options(tmp_path / "split", dis_fakes=dis_fakes))
+    resumed = train(config, _options(tmp_path / "split", dis_fakes=dis_fakes, resume=True))
+    assert straight.iterations == resumed.iterations == 4
+    # exact equality: same ops on the same CPU in the same order, so no tolerance is needed
+    for name in ("gen", "dis"):
+        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000004.pt")
+        b = load_file(tmp_path / "split" / "checkpoints" / f"{name}_00000004.pt")
+        for domain in "ab":
+            assert a[domain].keys() == b[domain].keys()
+            for key in a[domain]:
+                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+    opt_a = load_file(tmp_path / "straight" / "checkpoints" / "optimizer.pt")
+    opt_b = load_file(tmp_path / "split" / "checkpoints" / "optimizer.pt")
+    for which in ("gen", "dis"):
+        for index, state in opt_a[which]["state"].items():
+            assert torch.equal(state["exp_avg_sq"], opt_b[which]["state"][index]["exp_avg_sq"])
+    assert opt_b["gen"]["param_groups"][0]["lr"] == opt_a["gen"]["param_groups"][0]["lr"]
+
+
+def test_snapshot_files_are_in_the_original_format(training_config, tmp_path):
+    train(apply_overrides(training_config, ["max_iter=1"]), _options(tmp_path))
+    folder = tmp_path / "checkpoints"
+    assert sorted(os.listdir(folder)) == ["dis_00000001.pt", "gen_00000001.pt", "optimizer.pt", "resume_state.pt"]
+    gen = load_file(folder / "gen_00000001.pt")
+    trainer = MUNITTrainer(training_config)
+    assert set(gen) == {"a", "b"} and gen["a"].keys() == trainer.gen_a.state_dict().keys()
+    assert {"gen", "dis"} <= set(load_file(folder / "optimizer.pt"))
+
+
+def test_nan_loss_stops_naming_term_and_iteration_and_keeps_last_checkpoint(training_config, tmp_path, monkeypatch):
+    config = apply_overrides(training_config, ["max_iter=5", "snapshot_save_iter=1"])
+    real_iterate = MUNITTrainer.iterate
+    calls = []
+
+    def iterate(self, x_a, x_b):
+        losses = real_iterate(self, x_a, x_b)
+        calls.append(1)
+        if len(calls) == 3:
+            losses["gen_recon_c_b"] = torch.tensor(float("nan"))
+        return losses
+
+    monkeypatch.setattr(MUNITTrainer, "iterate", iterate)
+    with pytest.raises(MunitError, match=r"loss gen_recon_c_b is nan at iteration 3; .*gen_00000002.pt"):
+        train(config, _options(tmp_path))
+    folder = tmp_path / "checkpoints"
+    assert not (folder / "gen_00000003.pt").exists()
+    assert set(load_file(folder / "gen_00000002.pt")) == {"a", "b"}
+
+
+def test_resume_without_checkpoints_is_a_clear_error(training_config, tmp_path):
+    with pytest.raises(MunitError, match="nothing to resume in"):
+        train(training_config, _options(tmp_path, resume=True))
