@@ -1,0 +1,158 @@
+"""Video pipeline throughput against the bare model, and K styles in one batched decode against
+K single translations.
+
+    pytest benches/test_bench_video.py -m quick                  # tiny reference model, CPU-sized
+    pytest benches/test_bench_video.py                           # adds a dim-16 model at 128x128 (slow)
+    pytest benches/test_bench_video.py --benchmark-disable       # one cheap pass, checks only
+
+extra_info: fps of the pipeline and of the model alone on the same frames and backend, their
+ratio (the pipeline's overhead; target >= 0.9), GFLOP per frame, max error of the pipeline's
+frames against the model's own output (uint8 levels) and of the batched K-style decode against
+K single decodes (fp32), and the hardware.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from munit_fast.checkpoint import build_generators, save_generators
+from munit_fast.config import config_from_dict, load_config
+from munit_fast.images import tensor_to_image
+from munit_fast.runtime.factory import build_translator
+from munit_fast.video.framing import plan_framing, restore
+from munit_fast.video.pipeline import VideoPipeline
+from munit_fast.video.preprocess import FramePreprocessor
+from munit_fast.video.sources import DemoSource
+from munit_fast.video.style_modes import StyleController, parse_style_mode
+
+REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "data", "official_munit")
+
+CASES = [  # (name, model dim, n_res, model input size, frames)
+    pytest.param("tiny-64", 8, 2, 64, 24, marks=pytest.mark.quick),
+    pytest.param("small-128", 16, 4, 128, 24, marks=pytest.mark.slow),
+]
+
+
+def hardware() -> str:
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine()
+    return f"{device}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def make_translator(tmp_path, dim: int, n_res: int):
+    if dim == 8 and n_res == 2:  # the tiny reference model of the tests
+        config = load_config(os.path.join(REFERENCE, "config.yaml"))
+        return build_translator(config, os.path.join(REFERENCE, "gen_00000001.pt"), "a2b", "eager", "cpu")
+    config = config_from_dict({"gen": {"dim": dim, "mlp_dim": 64, "style_dim": 8, "activ": "relu", "n_downsample": 2,
+                                       "n_res": n_res, "pad_type": "reflect"}, "new_size": 128})
+    checkpoint = str(tmp_path / "gen_small.pt")
+    save_generators(*build_generators(config), checkpoint)
+    return build_translator(config, checkpoint, "a2b", "eager", "cpu")
+
+
+def demo_frames(count: int, size: int):
+    """(frame (size*3/4, size, 3) uint8, model tensor (1, 3, size, size)) of the demo clip."""
+    source, frames = DemoSource(frames=count, width=size, height=size * 3 // 4), []
+    preprocessor = FramePreprocessor(3, (size, size), "letterbox")
+    framing = plan_framing((size * 3 // 4, size), (size, size), "letterbox")
+    while (frame := source.read()) is not None:
+        frames.append((frame, preprocessor(frame, framing)[1]))
+    return frames, framing
+
+
+def in_worker_thread(work):
+    """Run ``work()`` in a fresh thread, as the pipeline runs its model: on an oversubscribed CPU
+    the main thread's intra-op thread pool can be several times slower than a worker's, which
+    would flatter the pipeline."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(value=work()))
+    thread.start()
+    thread.join()
+    return result["value"]
+
+
+def model_only(translator, tensors, codes):
+    """The bare model on the same inputs: encode, decode, copy to the CPU -> seconds, outputs."""
+    def work():
+        outputs, began = [], time.perf_counter()
+        for tensor in tensors:
+            outputs.append(translator.decode(translator.encode_content(tensor), codes, tensor.shape[-2:]).cpu())
+        return time.perf_counter() - began, outputs
+    return in_worker_thread(work)
+
+
+@pytest.mark.parametrize("name, dim, n_res, size, count", CASES)
+def test_bench_pipeline_vs_model(benchmark, tmp_path, name, dim, n_res, size, count):
+    translator = make_translator(tmp_path, dim, n_res)
+    frames, framing = demo_frames(count, size)
+    tensors = [tensor for _, tensor in frames]
+    codes = translator.random_styles(1, seed=0)
+    model_only(translator, tensors[:2], codes)  # warm-up
+    # best of 3 on both sides: on a shared machine the minimum is the least disturbed run
+    rounds = 1 if benchmark.disabled else 3
+    model_seconds, reference = min((model_only(translator, tensors, codes) for _ in range(rounds)), key=lambda r: r[0])
+
+    shown = []
+
+    def run_pipeline():
+        shown.clear()
+        styles = StyleController(parse_style_mode("random", translator.style_dim), translator.style_dim)
+        pipeline = VideoPipeline(DemoSource(frames=count, width=size, height=size * 3 // 4), translator, styles,
+                                 FramePreprocessor(3, (size, size), "letterbox"), [shown.append])
+        return pipeline.run()
+
+    stats = benchmark.pedantic(run_pipeline, rounds=rounds, iterations=1, warmup_rounds=0)
+    assert stats.frames_out == count and stats.dropped == 0
+    expected = [restore(tensor_to_image(out[0]), framing) for out in reference]
+    max_error = max(int(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(shown, expected))
+    assert max_error <= 1  # the same backend on the same inputs; 1 level for the [-1, 1] <-> uint8 rounding
+    with FlopCounterMode(display=False) as flops:
+        translator.decode(translator.encode_content(tensors[0]), codes)
+    model_fps = count / model_seconds
+    pipeline_fps = count / benchmark.stats.stats.min if benchmark.stats else stats.summary()["fps"]
+    benchmark.extra_info.update({
+        "case": name, "frames": count, "model_input": f"{size}x{size}", "backend": translator.name,
+        "gflop_per_frame": flops.get_total_flops() / 1e9, "model_fps": model_fps, "pipeline_fps": pipeline_fps,
+        "pipeline_over_model": pipeline_fps / model_fps, "max_error_uint8": max_error, "hardware": hardware(),
+    })
+
+
+@pytest.mark.parametrize("name, dim, n_res, size, count", CASES)
+@pytest.mark.parametrize("styles", [4])
+def test_bench_grid_vs_single_styles(benchmark, tmp_path, name, dim, n_res, size, count, styles):
+    translator = make_translator(tmp_path, dim, n_res)
+    frames, _ = demo_frames(1, size)
+    tensor = frames[0][1]
+    codes = translator.random_styles(styles, seed=1)
+
+    def singles():  # K separate translations: content encoded K times, K decodes of batch 1
+        return torch.cat([translator.decode(translator.encode_content(tensor), codes[k:k + 1]) for k in range(styles)])
+
+    def grid():  # one content encoding, one decode of batch K
+        return translator.decode(translator.encode_content(tensor), codes)
+
+    def best_singles():  # best of 5, like the benchmark's minimum of the grid below
+        seconds = float("inf")
+        for _ in range(1 if benchmark.disabled else 5):
+            began = time.perf_counter()
+            outputs = singles()
+            seconds = min(seconds, time.perf_counter() - began)
+        return outputs, seconds
+
+    expected, singles_seconds = in_worker_thread(best_singles)
+    result = benchmark.pedantic(lambda: in_worker_thread(grid), rounds=1 if benchmark.disabled else 5, iterations=1,
+                                warmup_rounds=0 if benchmark.disabled else 1)
+    max_error = float((result - expected).abs().max())
+    assert max_error <= 1e-5  # fp32: batching styles must not change a single output
+    grid_seconds = benchmark.stats.stats.min if benchmark.stats else float("nan")
+    benchmark.extra_info.update({
+        "case": name, "styles": styles, "model_input": f"{size}x{size}", "backend": translator.name,
+        "k_singles_ms": singles_seconds * 1000, "grid_ms": grid_seconds * 1000,
+        "grid_over_singles": grid_seconds / singles_seconds, "max_error_fp32": max_error, "hardware": hardware(),
+    })
