@@ -66,7 +66,7 @@ def write_synthetic(out: str, seed: int, size: int, count: int, test_count: int)
             images = synthetic_domain(spec, domain, train)
             folder = os.path.join(out, f"{split}{domain.upper()}")
             names = [f"{i:06d}.png" for i in range(len(images))]
-            for name, i in zip(tqdm(names, desc=f"{split}{domain.upper()}", unit="img", leave=False), range(len(images))):
+            for i, name in enumerate(tqdm(names, desc=f"{split}{domain.upper()}", unit="img", leave=False)):
                 write_image(os.path.join(folder, name), _to_uint8_bgr(images[i]))
             if domain == "b":
                 _write_labels(os.path.join(out, f"labels_{split}B.csv"), names, images.labels, MODES)

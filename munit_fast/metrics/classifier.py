@@ -88,7 +88,7 @@ def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         radius = 2
         x = torch.arange(-radius, radius + 1, dtype=torch.float32)
         kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-        kernel = (kernel / kernel.sum())
+        kernel = kernel / kernel.sum()
         kernel2d = (kernel[:, None] * kernel[None, :]).expand(3, 1, -1, -1)
         batch = F.conv2d(F.pad(batch, (radius,) * 4, mode="replicate"), kernel2d, groups=3)
     noise = torch.randn(batch.shape, generator=generator) * 0.05

@@ -80,3 +80,28 @@ def test_other_files_are_refused_with_a_one_line_error(tmp_path):
         load_classifier(str(tmp_path / "gen.pt"))
     with pytest.raises(MunitError, match="not found"):
         load_classifier(str(tmp_path / "missing.pt"))
+
+
+def test_dataset_classifier_trains_on_a_folder_of_modes(tmp_path, capsys):
+    import cv2
+
+    from munit_fast.cli.main import main
+
+    for name, colour in (("red", (0, 0, 255)), ("blue", (255, 0, 0))):
+        (tmp_path / "modes" / name).mkdir(parents=True)
+        for i in range(10):
+            cv2.imwrite(str(tmp_path / "modes" / name / f"{i}.png"), np.full((20, 24, 3), colour, np.uint8))
+    out = tmp_path / "clf.pt"
+    assert main(["dataset", "classifier", "--data", str(tmp_path / "modes"), "--out", str(out), "--epochs", "1",
+                 "--size", "16"]) == 0
+    model, names = load_classifier(str(out))
+    assert names == ["blue", "red"] and model.image_size == 16
+    assert "held-out accuracy" in capsys.readouterr().out
+
+
+def test_dataset_classifier_needs_one_folder_per_mode(tmp_path, capsys):
+    from munit_fast.cli.main import main
+
+    (tmp_path / "only").mkdir()
+    assert main(["dataset", "classifier", "--data", str(tmp_path), "--out", str(tmp_path / "c.pt")]) == 2
+    assert "need one per mode, at least 2" in capsys.readouterr().err
