@@ -32,13 +32,8 @@ def _instance_forward(
         return norm_act.fused_forward(x, scale, bias, residual, activation, eps, batch, tile)
     # A batch-expanded x holds one map: its statistics are computed once.
     stats_x = x[:1] if x.shape[0] > 1 and x.stride(0) == 0 else x
-    shift = stats_x[:, :, 0, 0].float()  # a sample of each row keeps the fp32 sums well conditioned
-    s1, s2 = norm_act.channel_sums(stats_x, shift)
-    n = x.shape[2] * x.shape[3]
-    shifted_mean = s1 / n
-    var = (s2 / n - shifted_mean * shifted_mean).clamp_min(0.0)
-    mean = (shift + shifted_mean).expand(batch, -1)
-    rstd = torch.rsqrt(var + eps).expand(batch, -1)
+    mean, rstd, _ = norm_act.split_statistics(stats_x, eps, per_sample=False)
+    mean, rstd = mean.expand(batch, -1), rstd.expand(batch, -1)
     y = norm_act.normalize(x, mean, rstd, scale, bias, residual, activation, batch)
     return y, mean, rstd
 
@@ -53,11 +48,7 @@ def _instance_backward(
     tile = norm_act.fused_tile(x)
     if tile is not None:
         return norm_act.fused_backward(grad, x, mean, rstd, scale, bias, activation, tile)
-    sum_dy, sum_dy_xhat = norm_act.grad_sums(grad, x, mean, rstd, scale, bias, activation)
-    n = x.shape[2] * x.shape[3]
-    alpha = rstd if scale is None else rstd * scale.float()
-    # dx = rstd * scale * (dy - mean(dy) - xhat * mean(dy * xhat)), dy the grad at the activation input
-    coef = torch.stack([alpha.expand_as(sum_dy), -alpha * sum_dy_xhat / n, -alpha * sum_dy / n])
+    coef, sum_dy, sum_dy_xhat = norm_act.split_grad_terms(grad, x, mean, rstd, None, scale, bias, activation)
     dx = norm_act.normalize_backward(grad, x, mean, rstd, scale, bias, coef, activation)
     return dx, sum_dy, sum_dy_xhat
 

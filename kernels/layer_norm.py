@@ -5,8 +5,8 @@ y = (x - mean) / (std + eps) * gamma[c] + beta[c], eps 1e-5 added to the std. St
 fp32; works on NCHW and channels_last tensors alike.
 
 The Triton path runs the split-reduction kernels of ``norm_act`` (a sample's row is C*H*W
-long, far beyond one block): per-(b, c) partial sums, added per sample on the host, then the
-elementwise pass with the per-sample statistics broadcast over channels (channel stride 0)
+long, far beyond one block): per-(b, c) partial sums, one program per sample adding them into
+the statistics, then the elementwise pass with the per-sample statistics broadcast over channels (channel stride 0)
 and gamma/beta broadcast over samples (batch stride 0).
 """
 from __future__ import annotations
@@ -34,14 +34,7 @@ def _layer_norm_forward(
     activation: str, eps: float,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:  # y; mean, rstd, std (B,) fp32
     batch, channels = x.shape[:2]
-    n = x[0].numel()
-    shift = x[:, 0, 0, 0].float()  # one sample of each row keeps the fp32 sums well conditioned
-    s1, s2 = norm_act.channel_sums(x, _per_sample(shift, channels))
-    s1, s2 = s1.sum(1), s2.sum(1)
-    shifted_mean = s1 / n
-    std = ((s2 - s1 * shifted_mean).clamp_min(0.0) / (n - 1)).sqrt()
-    mean = shift + shifted_mean
-    rstd = 1.0 / (std + eps)
+    mean, rstd, std = norm_act.split_statistics(x, eps, per_sample=True)
     y = norm_act.normalize(
         x, _per_sample(mean, channels), _per_sample(rstd, channels),
         _per_channel(gamma, batch), _per_channel(beta, batch), None, activation, batch,
@@ -57,19 +50,10 @@ def _layer_norm_backward(
     activation: str,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # dx (B, C, H, W), dgamma, dbeta (C,) fp32
     batch, channels = x.shape[:2]
-    n = x[0].numel()
     mean_bc, rstd_bc = _per_sample(mean, channels), _per_sample(rstd, channels)
     gamma_bc, beta_bc = _per_channel(gamma, batch), _per_channel(beta, batch)
-    sum_dy, sum_dy_xhat = norm_act.grad_sums(grad, x, mean_bc, rstd_bc, gamma_bc, beta_bc, activation)
-    g32 = gamma.float()
-    sum_dxhat = (sum_dy * g32).sum(1)  # (B,), dxhat = dy * gamma
-    sum_dxhat_xhat = (sum_dy_xhat * g32).sum(1)
-    # dx = rstd * (dxhat - mean(dxhat)) - xhat * sum(dxhat * xhat) / ((n - 1) * std)
-    coef = torch.stack([
-        rstd[:, None] * g32[None, :],
-        _per_sample(-sum_dxhat_xhat / ((n - 1) * std), channels),
-        _per_sample(-rstd * sum_dxhat / n, channels),
-    ])
+    coef, sum_dy, sum_dy_xhat = norm_act.split_grad_terms(
+        grad, x, mean_bc, rstd_bc, std, gamma_bc, beta_bc, activation)
     dx = norm_act.normalize_backward(grad, x, mean_bc, rstd_bc, gamma_bc, beta_bc, coef, activation)
     return dx, sum_dy_xhat.sum(0), sum_dy.sum(0)
 

@@ -15,7 +15,8 @@ Kernel shape by row length (a row is one (b, c) plane of H*W elements):
 - short rows (the tile fits in registers): one program normalizes ``BLOCK_C`` whole rows,
   reading x once (``_fused_*`` kernels, instance statistics only);
 - long rows: a split reduction (``_partial_*`` kernels: each program sums one chunk of a
-  row, the chunks are added in fp32 on the host) followed by an elementwise pass.
+  row), a small kernel that adds the chunks and forms the statistics (``_finalize_*``),
+  then an elementwise pass: three launches, no host-side arithmetic.
 For channels_last tiles are wide in C (coalesced along the contiguous channel axis). Block
 sizes are chosen from the row length here; autotuning did not pay for these
 bandwidth-bound kernels whose best tile follows from the layout.
@@ -44,6 +45,8 @@ SPLIT_TILE_CHANNELS_LAST = (64, 64)
 FUSED_CHANNELS_LAST_C = 16
 # The split reduction aims at this many programs per streaming multiprocessor.
 PROGRAMS_PER_SM = 4
+# Rows (or channels) per program when the partial sums are combined into statistics.
+FINALIZE_BLOCK = 1024
 
 
 if triton is not None:
@@ -145,12 +148,14 @@ if triton is not None:
     @triton.jit
     def _partial_sums_kernel(
         x_ptr,  # (B, C, HW) strided (sxb, sxc, sxhw)
-        shift_ptr,  # (B, C) fp32 strided (ssb, ssc): subtracted before summing, for accuracy
         s1_ptr, s2_ptr,  # (SPLITS, B, C) fp32 contiguous: sum(x - shift), sum((x - shift)^2) per chunk
         B, C, HW, n_cblocks, n_splits, chunk,
-        sxb, sxc, sxhw, ssb, ssc,
+        sxb, sxc, sxhw,
+        SHIFT_PER_SAMPLE: tl.constexpr,  # shift = x[b, 0, 0] instead of x[b, c, 0]
         BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
     ):
+        # The sums are taken about a sample of the row (its first element), which keeps
+        # E[d^2] - E[d]^2 well conditioned in fp32 when |mean| >> std.
         pid = tl.program_id(0)
         split = pid % n_splits
         row = pid // n_splits
@@ -158,7 +163,10 @@ if triton is not None:
         c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
         c_mask = c < C
         c64 = c.to(tl.int64)
-        shift = tl.load(shift_ptr + b * ssb + c64 * ssc, mask=c_mask, other=0.0)
+        if SHIFT_PER_SAMPLE:
+            shift = tl.zeros([BLOCK_C], dtype=tl.float32) + tl.load(x_ptr + b * sxb).to(tl.float32)
+        else:
+            shift = tl.load(x_ptr + b * sxb + c64 * sxc, mask=c_mask, other=0.0).to(tl.float32)
         base = x_ptr + b * sxb + c64[:, None] * sxc
         acc1 = tl.zeros([BLOCK_C, BLOCK_HW], dtype=tl.float32)
         acc2 = tl.zeros([BLOCK_C, BLOCK_HW], dtype=tl.float32)
@@ -174,6 +182,47 @@ if triton is not None:
         out = split * B * C + b * C + c64
         tl.store(s1_ptr + out, tl.sum(acc1, axis=1), mask=c_mask)
         tl.store(s2_ptr + out, tl.sum(acc2, axis=1), mask=c_mask)
+
+    @triton.jit
+    def _finalize_stats_kernel(
+        x_ptr,  # (B, C, HW) strided (sxb, sxc, .): each row's first element is its shift
+        s1_ptr, s2_ptr,  # (SPLITS, B, C) fp32 contiguous partial sums from _partial_sums_kernel
+        mean_ptr, rstd_ptr,  # out, fp32: (B, C) contiguous, or (B,) when PER_SAMPLE
+        std_ptr,  # out (B,) fp32, PER_SAMPLE only: the unbiased std, kept for the backward pass
+        B, C, n_splits, n, eps, sxb, sxc,
+        PER_SAMPLE: tl.constexpr, BLOCK: tl.constexpr,
+    ):
+        if PER_SAMPLE:  # MUNIT LayerNorm: over (C, H*W), unbiased std, eps added to the std
+            b = tl.program_id(0).to(tl.int64)
+            acc1 = tl.zeros([BLOCK], dtype=tl.float32)
+            acc2 = tl.zeros([BLOCK], dtype=tl.float32)
+            for c0 in range(0, C, BLOCK):
+                c = c0 + tl.arange(0, BLOCK)
+                mask = c < C
+                for split in range(0, n_splits):
+                    acc1 += tl.load(s1_ptr + split * B * C + b * C + c, mask=mask, other=0.0)
+                    acc2 += tl.load(s2_ptr + split * B * C + b * C + c, mask=mask, other=0.0)
+            t1 = tl.sum(acc1, axis=0)
+            shifted_mean = t1 / n
+            std = tl.sqrt(tl.maximum(tl.sum(acc2, axis=0) - t1 * shifted_mean, 0.0) / (n - 1))
+            tl.store(mean_ptr + b, tl.load(x_ptr + b * sxb).to(tl.float32) + shifted_mean)
+            tl.store(rstd_ptr + b, 1.0 / (std + eps))
+            tl.store(std_ptr + b, std)
+        else:  # instance statistics per (b, c): biased variance, eps added to the variance
+            r = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)  # flattened b * C + c
+            mask = r < B * C
+            t1 = tl.zeros([BLOCK], dtype=tl.float32)
+            t2 = tl.zeros([BLOCK], dtype=tl.float32)
+            for split in range(0, n_splits):
+                t1 += tl.load(s1_ptr + split * B * C + r, mask=mask, other=0.0)
+                t2 += tl.load(s2_ptr + split * B * C + r, mask=mask, other=0.0)
+            b = (r // C).to(tl.int64)
+            c = (r % C).to(tl.int64)
+            shift = tl.load(x_ptr + b * sxb + c * sxc, mask=mask, other=0.0).to(tl.float32)
+            shifted_mean = t1 / n
+            var = tl.maximum(t2 / n - shifted_mean * shifted_mean, 0.0)
+            tl.store(mean_ptr + r, shift + shifted_mean, mask=mask)
+            tl.store(rstd_ptr + r, 1.0 / tl.sqrt(var + eps), mask=mask)
 
     @triton.jit
     def _normalize_kernel(
@@ -252,6 +301,66 @@ if triton is not None:
         out = split * B * C + b * C + c64
         tl.store(s1_ptr + out, tl.sum(acc1, axis=1), mask=c_mask)
         tl.store(s2_ptr + out, tl.sum(acc2, axis=1), mask=c_mask)
+
+    @triton.jit
+    def _finalize_grad_kernel(
+        s1_ptr, s2_ptr,  # (SPLITS, B, C) fp32 contiguous partial sums of dy and dy * xhat
+        rstd_ptr,  # (B, C) fp32 strided (smb, smc)
+        std_ptr,  # (B,) fp32, PER_SAMPLE only
+        scale_ptr,  # (B, C) strided (sab, sac); read when HAS_AFFINE (always when PER_SAMPLE)
+        sum_dy_ptr, sum_dy_xhat_ptr,  # out (B, C) fp32: row sums, i.e. per-sample grads of bias and scale
+        coef_ptr,  # out (3, B, C) fp32: dx = coef[0] * dy + coef[1] * xhat + coef[2]
+        B, C, n_splits, n, smb, smc, sab, sac,
+        PER_SAMPLE: tl.constexpr, HAS_AFFINE: tl.constexpr, BLOCK: tl.constexpr,
+    ):
+        if PER_SAMPLE:
+            # dx = rstd * (dxhat - mean(dxhat)) - xhat * sum(dxhat * xhat) / ((n - 1) * std),
+            # dxhat = dy * gamma[c]
+            b = tl.program_id(0).to(tl.int64)
+            acc_dxhat = tl.zeros([BLOCK], dtype=tl.float32)
+            acc_dxhat_xhat = tl.zeros([BLOCK], dtype=tl.float32)
+            for c0 in range(0, C, BLOCK):
+                c = c0 + tl.arange(0, BLOCK)
+                mask = c < C
+                p1 = tl.zeros([BLOCK], dtype=tl.float32)
+                p2 = tl.zeros([BLOCK], dtype=tl.float32)
+                for split in range(0, n_splits):
+                    p1 += tl.load(s1_ptr + split * B * C + b * C + c, mask=mask, other=0.0)
+                    p2 += tl.load(s2_ptr + split * B * C + b * C + c, mask=mask, other=0.0)
+                tl.store(sum_dy_ptr + b * C + c, p1, mask=mask)
+                tl.store(sum_dy_xhat_ptr + b * C + c, p2, mask=mask)
+                gamma = tl.load(scale_ptr + b * sab + c * sac, mask=mask, other=0.0).to(tl.float32)
+                acc_dxhat += gamma * p1
+                acc_dxhat_xhat += gamma * p2
+            rstd = tl.load(rstd_ptr + b * smb)
+            k_xhat = -tl.sum(acc_dxhat_xhat, axis=0) / ((n - 1) * tl.load(std_ptr + b))
+            k_one = -rstd * tl.sum(acc_dxhat, axis=0) / n
+            for c0 in range(0, C, BLOCK):
+                c = c0 + tl.arange(0, BLOCK)
+                mask = c < C
+                gamma = tl.load(scale_ptr + b * sab + c * sac, mask=mask, other=0.0).to(tl.float32)
+                tl.store(coef_ptr + b * C + c, rstd * gamma, mask=mask)
+                tl.store(coef_ptr + B * C + b * C + c, tl.zeros([BLOCK], dtype=tl.float32) + k_xhat, mask=mask)
+                tl.store(coef_ptr + 2 * B * C + b * C + c, tl.zeros([BLOCK], dtype=tl.float32) + k_one, mask=mask)
+        else:
+            # dx = rstd * scale * (dy - mean(dy) - xhat * mean(dy * xhat))
+            r = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)  # flattened b * C + c
+            mask = r < B * C
+            p1 = tl.zeros([BLOCK], dtype=tl.float32)
+            p2 = tl.zeros([BLOCK], dtype=tl.float32)
+            for split in range(0, n_splits):
+                p1 += tl.load(s1_ptr + split * B * C + r, mask=mask, other=0.0)
+                p2 += tl.load(s2_ptr + split * B * C + r, mask=mask, other=0.0)
+            b = (r // C).to(tl.int64)
+            c = (r % C).to(tl.int64)
+            alpha = tl.load(rstd_ptr + b * smb + c * smc, mask=mask, other=0.0)
+            if HAS_AFFINE:
+                alpha *= tl.load(scale_ptr + b * sab + c * sac, mask=mask, other=0.0).to(tl.float32)
+            tl.store(sum_dy_ptr + r, p1, mask=mask)
+            tl.store(sum_dy_xhat_ptr + r, p2, mask=mask)
+            tl.store(coef_ptr + r, alpha, mask=mask)
+            tl.store(coef_ptr + B * C + r, -alpha * p2 / n, mask=mask)
+            tl.store(coef_ptr + 2 * B * C + r, -alpha * p1 / n, mask=mask)
 
     @triton.jit
     def _normalize_backward_kernel(
@@ -431,11 +540,16 @@ def fused_backward(
     return dx, sum_dy, sum_dy_xhat
 
 
-def channel_sums(
+def split_statistics(
     x: torch.Tensor,  # (B, C, H, W)
-    shift: torch.Tensor,  # (B, C) fp32, any strides
-) -> Tuple[torch.Tensor, torch.Tensor]:  # sum(x - shift), sum((x - shift)^2) over H*W: (B, C) fp32
-    """Split reduction over each (b, c) plane: chunks summed by separate programs, then added."""
+    eps: float,
+    per_sample: bool,  # LayerNorm statistics over (C, H, W) instead of instance statistics
+) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """Split reduction over rows of any length, then the statistics in fp32.
+
+    Returns mean and rstd, (B, C) per instance or (B,) per sample with rstd = 1 / (std + eps),
+    and the unbiased std (B,) per sample (None per instance).
+    """
     batch, c, hw = x.shape[0], x.shape[1], x.shape[2] * x.shape[3]
     xv, sxb, sxc, sxhw = rows_view(x)
     block_c, block_hw = _split_tile(x)
@@ -444,11 +558,20 @@ def channel_sums(
     s1 = torch.empty((n_splits, batch, c), dtype=torch.float32, device=x.device)
     s2 = torch.empty_like(s1)
     _partial_sums_kernel[(batch * n_cblocks * n_splits,)](
-        xv, shift, s1, s2, batch, c, hw, n_cblocks, n_splits, chunk,
-        sxb, sxc, sxhw, shift.stride(0), shift.stride(1),
-        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+        xv, s1, s2, batch, c, hw, n_cblocks, n_splits, chunk, sxb, sxc, sxhw,
+        SHIFT_PER_SAMPLE=per_sample, BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
     )
-    return s1.sum(0), s2.sum(0)
+    stat_shape = (batch,) if per_sample else (batch, c)
+    mean = torch.empty(stat_shape, dtype=torch.float32, device=x.device)
+    rstd = torch.empty_like(mean)
+    std = torch.empty_like(mean) if per_sample else None
+    block = min(FINALIZE_BLOCK, triton.next_power_of_2(c if per_sample else batch * c))
+    grid = batch if per_sample else triton.cdiv(batch * c, block)
+    _finalize_stats_kernel[(grid,)](
+        xv, s1, s2, mean, rstd, std if per_sample else mean, batch, c, n_splits, (c if per_sample else 1) * hw,
+        eps, sxb, sxc, PER_SAMPLE=per_sample, BLOCK=block,
+    )
+    return mean, rstd, std
 
 
 def normalize(
@@ -478,15 +601,18 @@ def normalize(
     return y
 
 
-def grad_sums(
+def split_grad_terms(
     grad: torch.Tensor,  # (B, C, H, W)
     x: torch.Tensor,  # (B or 1, C, H, W)
     mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
-    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    std: Optional[torch.Tensor],  # (B,) fp32 unbiased std when per_sample, else None
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None (required when per_sample)
     activation: str,
-) -> Tuple[torch.Tensor, torch.Tensor]:  # sum(dy), sum(dy * xhat) over H*W: (B, C) fp32
-    """Split reduction of the gradient at the activation's input, dy, and of dy * xhat."""
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # coef (3, B, C); sum(dy), sum(dy * xhat) (B, C)
+    """Split reduction of dy (the gradient at the activation's input) and dy * xhat over each
+    row, then the coefficients of dx = coef[0] * dy + coef[1] * xhat + coef[2]."""
     batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    per_sample = std is not None
     xv, sxb, sxc, sxhw = rows_view(x)
     gv, sgb, sgc, sghw = rows_view(grad)
     scale_t, sab, sac = _per_channel(scale, xv)
@@ -502,7 +628,17 @@ def grad_sums(
         HAS_AFFINE=scale is not None, ACT=activation_code(activation),
         BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
     )
-    return s1.sum(0), s2.sum(0)
+    sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
+    sum_dy_xhat = torch.empty_like(sum_dy)
+    coef = torch.empty((3, batch, c), dtype=torch.float32, device=x.device)
+    block = min(FINALIZE_BLOCK, triton.next_power_of_2(c if per_sample else batch * c))
+    grid = batch if per_sample else triton.cdiv(batch * c, block)
+    _finalize_grad_kernel[(grid,)](
+        s1, s2, rstd, std if per_sample else rstd, scale_t, sum_dy, sum_dy_xhat, coef,
+        batch, c, n_splits, (c if per_sample else 1) * hw, rstd.stride(0), rstd.stride(1), sab, sac,
+        PER_SAMPLE=per_sample, HAS_AFFINE=scale is not None, BLOCK=block,
+    )
+    return coef, sum_dy, sum_dy_xhat
 
 
 def normalize_backward(
@@ -510,7 +646,7 @@ def normalize_backward(
     x: torch.Tensor,  # (B or 1, C, H, W)
     mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
     scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
-    coef: torch.Tensor,  # (3, B, C) fp32: dx = coef[0] * dy + coef[1] * xhat + coef[2]
+    coef: torch.Tensor,  # (3, B, C) fp32 contiguous: dx = coef[0] * dy + coef[1] * xhat + coef[2]
     activation: str,
 ) -> torch.Tensor:  # dx (B, C, H, W), x's dtype and memory format, per output sample
     batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
@@ -520,7 +656,6 @@ def normalize_backward(
     _, sdb, sdc, sdhw = rows_view(dx)
     scale_t, sab, sac = _per_channel(scale, xv)
     bias_t, _, _ = _per_channel(bias, xv)
-    coef = coef.contiguous()
     block_c, block_hw = _split_tile(x)
     n_cblocks, n_hwblocks = triton.cdiv(c, block_c), triton.cdiv(hw, block_hw)
     _normalize_backward_kernel[(batch * n_cblocks * n_hwblocks,)](
