@@ -13,6 +13,7 @@ Two update schemes (``dis_fakes``):
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Callable, Dict, Optional, Tuple
 
@@ -145,13 +146,20 @@ class MUNITTrainer:
             terms["gen_vgg_b"] = vgg_loss(self.vgg, x_ab, x_a)
         return terms, x_ba, x_ab
 
+    def _gan_loss_context(self):
+        """CUDA autocast refuses binary_cross_entropy (nsgan): those D passes run in fp32."""
+        if self.config.dis.gan_type == "nsgan" and self.device.type == "cuda" and self.precision != "fp32":
+            return torch.autocast(device_type="cuda", enabled=False)
+        return contextlib.nullcontext()
+
     def _adversarial_terms(self, terms: Losses, x_ba, x_ab) -> Losses:
         """Add gen_adv_a/_b and gen_total; D's weights get no gradient from this."""
         for dis in (self.dis_a, self.dis_b):
             dis.requires_grad_(False)
         try:
-            terms["gen_adv_a"] = self.dis_a.calc_gen_loss(x_ba).float()
-            terms["gen_adv_b"] = self.dis_b.calc_gen_loss(x_ab).float()
+            with self._gan_loss_context():
+                terms["gen_adv_a"] = self.dis_a.calc_gen_loss(x_ba.float()).float()
+                terms["gen_adv_b"] = self.dis_b.calc_gen_loss(x_ab.float()).float()
         finally:
             for dis in (self.dis_a, self.dis_b):
                 dis.requires_grad_(True)
@@ -168,8 +176,9 @@ class MUNITTrainer:
 
     def _discriminator_terms(self, x_a, x_b, x_ba, x_ab) -> Losses:
         """dis_a, dis_b, dis_total on detached fakes."""
-        dis_a = self.dis_a.calc_dis_loss(x_ba.detach(), x_a).float()
-        dis_b = self.dis_b.calc_dis_loss(x_ab.detach(), x_b).float()
+        with self._gan_loss_context():
+            dis_a = self.dis_a.calc_dis_loss(x_ba.detach().float(), x_a).float()
+            dis_b = self.dis_b.calc_dis_loss(x_ab.detach().float(), x_b).float()
         return {"dis_a": dis_a, "dis_b": dis_b, "dis_total": self.config.gan_w * dis_a + self.config.gan_w * dis_b}
 
     def compute_losses(self, x_a: torch.Tensor, x_b: torch.Tensor, s_a: torch.Tensor, s_b: torch.Tensor) -> Losses:
