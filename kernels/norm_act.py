@@ -426,10 +426,9 @@ def rows_view(t: torch.Tensor) -> Tuple[torch.Tensor, int, int, int]:
 
 
 def is_channels_last(t: torch.Tensor) -> bool:
-    """True when channels are the innermost axis in memory (C stride 1 and C > 1)."""
-    _, c, h, w = t.shape
-    _, _, sc, shw = rows_view(t)
-    return c > 1 and sc == 1 and (h * w == 1 or shw == c)
+    """True when channels are the innermost axis in memory (batch stride ignored: it may be 0)."""
+    first = t[:1]
+    return t.shape[1] > 1 and first.is_contiguous(memory_format=torch.channels_last) and not first.is_contiguous()
 
 
 def empty_like_layout(x: torch.Tensor, batch: int, dtype: torch.dtype) -> torch.Tensor:
@@ -438,7 +437,7 @@ def empty_like_layout(x: torch.Tensor, batch: int, dtype: torch.dtype) -> torch.
     return torch.empty((batch, *x.shape[1:]), dtype=dtype, device=x.device, memory_format=fmt)
 
 
-def _per_channel(t: Optional[torch.Tensor], like: torch.Tensor) -> Tuple[torch.Tensor, int, int]:
+def _param_view(t: Optional[torch.Tensor], like: torch.Tensor) -> Tuple[torch.Tensor, int, int]:
     """(tensor, stride_b, stride_c) of a (B, C) parameter; ``like`` stands in when absent."""
     if t is None:
         return like, 0, 0
@@ -495,8 +494,8 @@ def fused_forward(
     y = empty_like_layout(x, batch, x.dtype)
     _, syb, syc, syhw = rows_view(y)
     rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
-    scale_t, sab, sac = _per_channel(scale, xv)
-    bias_t, _, _ = _per_channel(bias, xv)
+    scale_t, sab, sac = _param_view(scale, xv)
+    bias_t, _, _ = _param_view(bias, xv)
     mean = torch.empty((batch, c), dtype=torch.float32, device=x.device)
     rstd = torch.empty_like(mean)
     block_c, block_hw = tile
@@ -524,8 +523,8 @@ def fused_backward(
     gv, sgb, sgc, sghw = rows_view(grad)
     dx = empty_like_layout(x, batch, x.dtype)
     _, sdb, sdc, sdhw = rows_view(dx)
-    scale_t, sab, sac = _per_channel(scale, xv)
-    bias_t, _, _ = _per_channel(bias, xv)
+    scale_t, sab, sac = _param_view(scale, xv)
+    bias_t, _, _ = _param_view(bias, xv)
     sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
     sum_dy_xhat = torch.empty_like(sum_dy)
     block_c, block_hw = tile
@@ -587,8 +586,8 @@ def normalize(
     y = empty_like_layout(x, batch, x.dtype)
     _, syb, syc, syhw = rows_view(y)
     rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
-    scale_t, sab, sac = _per_channel(scale, xv)
-    bias_t, _, _ = _per_channel(bias, xv)
+    scale_t, sab, sac = _param_view(scale, xv)
+    bias_t, _, _ = _param_view(bias, xv)
     block_c, block_hw = _split_tile(x)
     n_cblocks, n_hwblocks = triton.cdiv(c, block_c), triton.cdiv(hw, block_hw)
     _normalize_kernel[(batch * n_cblocks * n_hwblocks,)](
@@ -615,8 +614,8 @@ def split_grad_terms(
     per_sample = std is not None
     xv, sxb, sxc, sxhw = rows_view(x)
     gv, sgb, sgc, sghw = rows_view(grad)
-    scale_t, sab, sac = _per_channel(scale, xv)
-    bias_t, _, _ = _per_channel(bias, xv)
+    scale_t, sab, sac = _param_view(scale, xv)
+    bias_t, _, _ = _param_view(bias, xv)
     block_c, block_hw = _split_tile(x)
     n_cblocks = triton.cdiv(c, block_c)
     n_splits, chunk = _splits(x.device, batch * n_cblocks, hw, block_hw)
@@ -654,8 +653,8 @@ def normalize_backward(
     gv, sgb, sgc, sghw = rows_view(grad)
     dx = empty_like_layout(x, batch, x.dtype)
     _, sdb, sdc, sdhw = rows_view(dx)
-    scale_t, sab, sac = _per_channel(scale, xv)
-    bias_t, _, _ = _per_channel(bias, xv)
+    scale_t, sab, sac = _param_view(scale, xv)
+    bias_t, _, _ = _param_view(bias, xv)
     block_c, block_hw = _split_tile(x)
     n_cblocks, n_hwblocks = triton.cdiv(c, block_c), triton.cdiv(hw, block_hw)
     _normalize_backward_kernel[(batch * n_cblocks * n_hwblocks,)](
