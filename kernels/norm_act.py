@@ -17,9 +17,9 @@ Kernel shape by row length (a row is one (b, c) plane of H*W elements):
 - long rows: a split reduction (``_partial_*`` kernels: each program sums one chunk of a
   row), a small kernel that adds the chunks and forms the statistics (``_finalize_*``),
   then an elementwise pass: three launches, no host-side arithmetic.
-For channels_last tiles are wide in C (coalesced along the contiguous channel axis). Block
-sizes are chosen from the row length here; autotuning did not pay for these
-bandwidth-bound kernels whose best tile follows from the layout.
+For channels_last, tiles are wide in C (coalesced along the contiguous channel axis): a
+dedicated tile shape of the same kernels, no copy. Block sizes follow from row length and
+layout; there is no autotuning until a GPU benchmark shows a tile choice that pays.
 """
 from __future__ import annotations
 
