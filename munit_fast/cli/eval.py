@@ -6,8 +6,6 @@ import json
 import os
 import tempfile
 
-import torch
-
 from munit_fast.errors import MunitError
 
 
@@ -101,13 +99,13 @@ def _sheet(args, translator, inputs, classifier, names):
     from munit_fast.metrics.sheet import sample_sheet
 
     rows = inputs[: args.sheet_rows]
-    styles = translator.random_styles(args.sheet_styles, args.seed)
-    outputs = torch.cat([translator.translate(image, styles) for image in rows]).float()  # (N, K, C, H, W)
+    styles = translator.random_styles(args.sheet_styles, args.seed)  # the same styles in every row
+    outputs = [translator.translate(image, styles)[0].float() for image in rows]  # each (K, C, H, W)
     labels = None
     if classifier is not None:
-        probs = classifier.probabilities(outputs.flatten(0, 1)).view(len(rows), args.sheet_styles, -1)
-        labels = [[f"{names[int(p.argmax())]} {float(p.max()):.2f}" for p in row] for row in probs]
-    write_image(args.sheet, sample_sheet(torch.cat(rows), outputs, labels))
+        labels = [[f"{names[int(p.argmax())]} {float(p.max()):.2f}" for p in classifier.probabilities(out)]
+                  for out in outputs]
+    write_image(args.sheet, sample_sheet([image[0] for image in rows], outputs, labels))
 
 
 def run(args) -> int:

@@ -12,22 +12,25 @@ from munit_fast.images import make_grid, tensor_to_image
 MIN_TILE = 128  # small images are enlarged (nearest) to at least this many pixels
 
 
-def sample_sheet(inputs: torch.Tensor, outputs: torch.Tensor, labels: Optional[Sequence[Sequence[str]]] = None) -> np.ndarray:
-    """inputs (N, C_in, H, W) and outputs (N, K, C_out, H, W) in [-1, 1]; labels[n][k] an optional
-    caption per translation (e.g. the classifier's mode). -> uint8 BGR grid of N rows x (1 + K) columns."""
-    n, k = outputs.shape[:2]
-    scale = max(1, -(-MIN_TILE // outputs.shape[-1]))
+def sample_sheet(inputs: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor],
+                 labels: Optional[Sequence[Sequence[str]]] = None) -> np.ndarray:
+    """inputs[n] (C_in, H_n, W_n) and outputs[n] (K, C_out, H_n, W_n) in [-1, 1], one row per input;
+    labels[n][k] an optional caption per translation (e.g. the classifier's mode).
+    -> uint8 BGR grid of N rows x (1 + K) columns; every tile takes the first input's size."""
+    height, width = inputs[0].shape[-2:]
+    scale = max(1, -(-MIN_TILE // min(height, width)))
+    size = (width * scale, height * scale)
     tiles = []
-    for row in range(n):
-        pictures = [tensor_to_image(inputs[row])] + [tensor_to_image(outputs[row, col]) for col in range(k)]
+    for row, (image, translations) in enumerate(zip(inputs, outputs)):
+        pictures = [tensor_to_image(image)] + [tensor_to_image(out) for out in translations]
         for col, picture in enumerate(pictures):
             if picture.ndim == 2:
                 picture = np.repeat(picture[:, :, None], 3, axis=2)
-            picture = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+            picture = cv2.resize(picture, size, interpolation=cv2.INTER_NEAREST)
             if labels is not None and col > 0:
                 _caption(picture, labels[row][col - 1])
             tiles.append(picture)
-    return make_grid(tiles, 1 + k)
+    return make_grid(tiles, len(pictures))
 
 
 def _caption(picture: np.ndarray, text: str) -> None:
