@@ -204,12 +204,14 @@ class ShapesDomain(Sequence):
         return self.count
 
     def _draw(self, index: int):
+        """-> (shape, mode (domain b) or None, sketch line width (domain a) or None, the image's rng)."""
         rng = _rng(self.spec.seed, self.domain, self.train, index)
         if self.domain == "a":
             shape = random_shape(rng)
-            return shape, None, int(rng.integers(1, 4)), rng
+            width = max(1, round(int(rng.integers(1, 4)) * self.spec.size / 64))  # 1-3 px at 64 px
+            return shape, None, width, rng
         shape, mode = _draw_b(rng)
-        return shape, mode, 0, rng
+        return shape, mode, None, rng
 
     def shape(self, index: int) -> Shape:
         return self._draw(self._check(index))[0]
