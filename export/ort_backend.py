@@ -84,7 +84,7 @@ class OrtBackend:
             feeds = {n: t.detach().to("cpu", torch.float32).contiguous().numpy() for n, t in zip(names, inputs)}
             return torch.from_numpy(np.ascontiguousarray(session.run(None, feeds)[0]))
         binding = session.io_binding()
-        keep = []
+        keep = []  # the bound contiguous fp32 copies must outlive the run
         for name, tensor in zip(names, inputs):
             tensor = tensor.detach().to(self.device, torch.float32).contiguous()
             keep.append(tensor)

@@ -83,10 +83,12 @@ def _parse(trt, network, logger, onnx_path: str) -> None:
 
 def pin_normalization_fp32(trt, network) -> int:
     """Run every normalization layer (and its outputs) in fp32; returns how many were pinned."""
+    # Data movement and the fp16 export's own Casts (fp16 <-> fp32 at the norm's edges) keep their types.
+    untouched = (trt.LayerType.CONSTANT, trt.LayerType.SHUFFLE, trt.LayerType.CAST, trt.LayerType.IDENTITY)
     pinned = 0
     for i in range(network.num_layers):
         layer = network.get_layer(i)
-        if NORM_SCOPE not in layer.name or layer.type in (trt.LayerType.CONSTANT, trt.LayerType.SHUFFLE):
+        if NORM_SCOPE not in layer.name or layer.type in untouched:
             continue
         layer.precision = trt.float32
         for j in range(layer.num_outputs):

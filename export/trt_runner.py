@@ -37,12 +37,12 @@ class TrtEngine:
         check_compatible(self.info, path, trt.__version__, *gpu_identity(device))
         self.logger = trt.Logger(trt.Logger.WARNING)
         self.runtime = trt.Runtime(self.logger)
+        if self.info.dla_core is not None:  # must be set before deserializing a DLA engine
+            self.runtime.DLA_core = self.info.dla_core
         with open(path, "rb") as handle:
             self.engine = self.runtime.deserialize_cuda_engine(handle.read())
         if self.engine is None:
             raise MunitError(f"TensorRT cannot deserialize {path}; rebuild it with munit-fast export trt")
-        if self.info.dla_core is not None:
-            self.runtime.DLA_core = self.info.dla_core
         self.context = self.engine.create_execution_context()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
