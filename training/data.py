@@ -14,6 +14,7 @@ an uninterrupted one.
 from __future__ import annotations
 
 import os
+import signal
 import warnings
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
@@ -187,6 +188,12 @@ class EpochSampler(Sampler):
         return (self.steps() - self.start) * self.batch_size
 
 
+def _ignore_sigint(worker_id: int) -> None:
+    """Ctrl-C reaches the whole process group; workers leave it to the main process, which
+    saves a checkpoint and then shuts them down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class PairedBatches:
     """(x_a, x_b) batches for iteration k onwards: two independently shuffled domains zipped,
     an epoch ends with the shorter one (as the original's zip of two loaders)."""
@@ -209,7 +216,7 @@ class PairedBatches:
         sampler = EpochSampler(len(self.data[domain]), self.batch_size, self.seed + 7919 * domain, epoch,
                                self.rank, self.world_size, start)
         return DataLoader(self.data[domain], batch_size=self.batch_size, sampler=sampler, drop_last=True,
-                          num_workers=self.num_workers, pin_memory=self.pin_memory,
+                          num_workers=self.num_workers, pin_memory=self.pin_memory, worker_init_fn=_ignore_sigint,
                           generator=torch.Generator().manual_seed(self.seed))  # leaves the global RNG alone
 
     def from_iteration(self, iteration: int) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:

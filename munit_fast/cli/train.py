@@ -57,5 +57,6 @@ def run(args) -> int:
                          precision=args.precision, dis_fakes=args.dis_fakes, resume=args.resume, seed=args.seed,
                          progress=not args.no_progress)
     result = train(config, options)
-    print(f"trained to iteration {result.iterations}; outputs in {options.output_dir}", file=sys.stderr)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"trained to iteration {result.iterations}; outputs in {options.output_dir}", file=sys.stderr)
     return 0

@@ -73,3 +73,18 @@ def test_nan_loss_stops_naming_term_and_iteration_and_keeps_last_checkpoint(trai
 def test_resume_without_checkpoints_is_a_clear_error(training_config, tmp_path):
     with pytest.raises(MunitError, match="nothing to resume in"):
         train(training_config, _options(tmp_path, resume=True))
+
+
+def test_resume_from_an_original_run_folder(training_config, tmp_path):
+    """Original runs have no resume_state.pt and no iteration in optimizer.pt: the newest
+    gen_*.pt names the iteration, as in the original trainer."""
+    config = apply_overrides(training_config, ["max_iter=2"])
+    train(config, _options(tmp_path))
+    folder = tmp_path / "checkpoints"
+    os.remove(folder / "resume_state.pt")
+    opt = load_file(folder / "optimizer.pt")
+    del opt["iterations"]
+    torch.save(opt, folder / "optimizer.pt")
+    with pytest.warns(UserWarning, match="random states start fresh"):
+        result = train(apply_overrides(config, ["max_iter=3"]), _options(tmp_path, resume=True))
+    assert result.iterations == 3 and (folder / "gen_00000003.pt").is_file()
