@@ -176,9 +176,19 @@ class VideoPipeline:
         return action == "quit"
 
     # -- run -----------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Translate one blank input of the model size before the clock starts, so that one-time
+        costs (kernel selection, compilation, engine loading) do not land on the first frames."""
+        h, w = self.preprocessor.box_size
+        blank = torch.zeros(1, self.translator.input_dim, h, w)
+        codes = torch.zeros(1, self.translator.style_dim)  # not the mode's: warming up must not move a walk
+        self.translator.decode(self.translator.encode_content(blank), codes, (h, w)).cpu()
+
     def run(self) -> RunStats:
-        """Run until the source ends, a sink says quit, or a stage fails. Raises the first
-        stage error after the workers stopped; the caller finalizes its sinks either way."""
+        """Warm up, then run until the source ends, a sink says quit, or a stage fails. Raises the
+        first stage error after the workers stopped; the caller finalizes its sinks either way."""
+        self.warm_up()
+        self.stats = RunStats()
         threads = [threading.Thread(target=self._worker(self._capture, False, self._captured), name="capture"),
                    threading.Thread(target=self._worker(self._preprocess, True, self._prepared), name="preprocess"),
                    threading.Thread(target=self._worker(self._infer, True, self._translated), name="inference")]

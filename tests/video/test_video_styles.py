@@ -105,7 +105,7 @@ def test_pipeline_decodes_walk_frames_with_bounded_steps():
     pipeline = VideoPipeline(DemoSource(frames=24, width=32, height=32), translator, controller,
                              FramePreprocessor(3, (32, 32), "letterbox"), [frames.append])
     pipeline.run()
-    codes = torch.cat(translator.codes)
+    codes = torch.cat(translator.codes[1:])  # the first decode is the pipeline's warm-up
     steps = (codes[1:] - codes[:-1]).norm(dim=1)
     assert len(frames) == 24 and codes.shape == (24, STYLE_DIM)
     assert float(steps.max()) <= 0.08 + 1e-6 and float(steps.min()) > 0.0
