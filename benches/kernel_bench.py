@@ -49,7 +49,8 @@ def op_for(backend: str, fast: Callable, ref: Callable) -> Callable:
     if backend == "triton":
         return fast
     if backend == "compile":
-        return torch.compile(ref)
+        torch._dynamo.reset()  # a fresh, static-shape graph per case: no recompile limit, no dynamic shapes
+        return torch.compile(ref, dynamic=False)
     return ref
 
 
