@@ -1,7 +1,9 @@
 """Fused normalization kernels (Triton on CUDA, PyTorch reference elsewhere).
 
-Each op lives in its own file with its reference beside it; ``impl="auto"|"triton"|"ref"``
-and the ``MUNIT_FAST_KERNELS`` environment variable choose the path (see ``dispatch``).
+Each op lives in its own file (adain, instance_norm, layer_norm) with its autograd.Function,
+public function and reference; the Triton kernels the three share are in ``norm_act``.
+``impl="auto"|"triton"|"ref"`` and the ``MUNIT_FAST_KERNELS`` environment variable choose the
+path (see ``dispatch``). Triton is optional: without it every call runs the reference.
 """
 from .activation import FUSED_ACTIVATIONS
 from .adain import adain, adain_ref
