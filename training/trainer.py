@@ -187,7 +187,7 @@ class MUNITTrainer:
         computed whatever recon_x_cyc_w is. x_a: (B, C_a, H, W), x_b: (B, C_b, H, W) in [-1, 1];
         s_a, s_b: (B, style_dim, 1, 1). Returns detached scalars under the original names."""
         was_training = self.networks.training
-        self.networks.eval()  # the original networks have no train/eval-dependent layers
+        self.networks.eval()  # a BatchNorm discriminator (dis.norm bn) keeps its running statistics
         try:
             with torch.no_grad(), autocast(self.precision, self.device):
                 x_a, x_b, s_a, s_b = (t.to(self.device) for t in (x_a, x_b, s_a, s_b))
