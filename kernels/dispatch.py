@@ -11,6 +11,8 @@ import os
 
 import torch
 
+from munit_fast.errors import MunitError
+
 IMPLS = ("auto", "triton", "ref")
 ENV_VAR = "MUNIT_FAST_KERNELS"
 
@@ -41,7 +43,7 @@ def resolve_impl(impl: str, x: torch.Tensor) -> str:
     if impl == "auto":
         impl = os.environ.get(ENV_VAR, "auto")
         if impl not in IMPLS:
-            raise ValueError(f"{ENV_VAR} must be one of {IMPLS}, got {impl!r}")
+            raise MunitError(f"environment variable {ENV_VAR}={impl!r}: set it to one of {'|'.join(IMPLS)} or unset it")
     if _tracing():
         return "ref"  # exports and torch.compile see standard operators only
     if impl == "ref":
@@ -49,9 +51,9 @@ def resolve_impl(impl: str, x: torch.Tensor) -> str:
     usable = triton_available() and (x.is_cuda or _interpreting())
     if impl == "triton":
         if not usable:
-            raise RuntimeError(
-                "impl='triton' needs Triton and a CUDA tensor (or TRITON_INTERPRET=1 on CPU); "
-                "use impl='auto' to fall back to the reference"
+            raise MunitError(
+                f"kernel impl 'triton' needs Triton and a CUDA tensor, got a {x.device.type} tensor"
+                f"{'' if triton_available() else ' and no Triton'}; use impl 'auto' to fall back to the reference"
             )
         return "triton"
     return "triton" if usable and x.is_cuda else "ref"

@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 
+from munit_fast.errors import MunitError
 from munit_fast.kernels import adain, adain_ref, resolve_impl
 
 from kernel_checks import make, requires_triton
@@ -26,6 +27,19 @@ def test_environment_variable_forces_the_path(monkeypatch):
     monkeypatch.setenv("MUNIT_FAST_KERNELS", "triton")
     assert resolve_impl("auto", x) == "triton"
     assert resolve_impl("ref", x) == "ref"  # an explicit impl wins over the variable
+
+
+def test_bad_environment_value_names_the_variable(monkeypatch):
+    monkeypatch.setenv("MUNIT_FAST_KERNELS", "fast")
+    with pytest.raises(MunitError, match="MUNIT_FAST_KERNELS='fast'"):
+        resolve_impl("auto", make((1, 2, 3, 3)))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")
+def test_forcing_triton_without_a_gpu_or_interpreter_is_refused(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    with pytest.raises(MunitError, match="needs Triton and a CUDA tensor"):
+        resolve_impl("triton", make((1, 2, 3, 3)))
 
 
 def test_unknown_impl_is_refused():
