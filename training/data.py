@@ -138,6 +138,11 @@ def _read_list(folder: str, list_file: str) -> List[str]:
 def domain_dataset(config: MunitConfig, domain: str, train: bool) -> _Items:
     """The dataset of domain 'a' or 'b', train or test split, with the original's transforms."""
     new_size = config.size_for(domain)
+    if train and min(config.crop_image_height, config.crop_image_width) > new_size:
+        raise MunitError(
+            f"crop {config.crop_image_height}x{config.crop_image_width} cannot fit images whose shorter side is "
+            f"resized to {new_size}; lower crop_image_height/crop_image_width or raise new_size"
+        )
     if train:
         transform = Transform(new_size, config.crop_image_height, config.crop_image_width, flip=True)
     else:

@@ -99,3 +99,9 @@ def test_synthetic_source_is_wrapped_with_the_transforms(training_config, monkey
     x = data[(0, 0)]
     assert x.shape == (3, 32, 32)
     torch.testing.assert_close(x, torch.full_like(x, -0.5), atol=1e-6, rtol=0)  # 0.25 -> -0.5, resize keeps flat
+
+
+def test_crop_larger_than_new_size_is_rejected_up_front(training_config):
+    config = apply_overrides(training_config, ["crop_image_height=48", "crop_image_width=40"])
+    with pytest.raises(MunitError, match="crop 48x40 cannot fit .* resized to 32"):
+        domain_dataset(config, "a", train=True)
