@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 from typing import Dict, Mapping, Tuple, Union
 
 import torch
@@ -17,6 +16,7 @@ import torch.nn as nn
 
 from .config import MunitConfig
 from .errors import MunitError
+from .files import atomic_open
 from .model import AdaINGen
 
 PathLike = Union[str, os.PathLike]
@@ -28,22 +28,9 @@ _TOLERATED_MISSING = re.compile(r"(^|\.)num_batches_tracked$")
 
 
 def atomic_save(obj, path: PathLike) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then rename over ``path``:
-    a crash mid-write never leaves a truncated file under the final name."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """torch.save to a temporary file in the same folder, fsync, then rename over ``path``."""
+    with atomic_open(path) as handle:
+        torch.save(obj, handle)
 
 
 def load_file(path: PathLike, map_location="cpu"):

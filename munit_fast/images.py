@@ -9,7 +9,6 @@ size rule), then [0, 1] -> [-1, 1]. Writes are atomic.
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import List, Optional, Sequence
 
 import cv2
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from .errors import MunitError
+from .files import atomic_open
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".webp", ".tif", ".tiff")
 
@@ -118,10 +118,8 @@ def write_image(path: str, image: np.ndarray) -> None:
         ok = False
     if not ok:
         raise MunitError(f"cannot encode {path}: unsupported image extension {ext!r}; use .png or .jpg")
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "wb") as handle:
+    with atomic_open(path) as handle:
         handle.write(encoded.tobytes())
-    os.replace(tmp, path)
 
 
 def make_grid(images: Sequence[np.ndarray], columns: int, pad: int = 2) -> np.ndarray:

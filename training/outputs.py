@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 import warnings
 from typing import Dict, Sequence
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from munit_fast.images import make_grid, tensor_to_image, write_image
+from munit_fast.files import atomic_write_text
 
 
 def sample_grid(rows: Sequence[torch.Tensor]) -> np.ndarray:
@@ -47,11 +47,7 @@ def write_html(path: str, iterations: int, image_save_iter: int, image_folder: s
                 name = html.escape(f"{image_folder}/gen_{direction}_{split}_{it:08d}.jpg")
                 lines.append(f"<p><img src='{name}' style='width:100%'></p>")
     lines.append("</body></html>")
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="index.html.", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 class TensorBoardLog:

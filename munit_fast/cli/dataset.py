@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import cv2
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 
 from munit_fast.errors import MunitError
 from munit_fast.images import list_images, read_image, write_image
+from munit_fast.files import atomic_write_text
 
 SHIPPED_RECIPE = {"seed": 0, "count": 4000, "test_count": 400, "epochs": 6}
 
@@ -41,13 +41,8 @@ def add_parser(subparsers):
 
 
 def _write_labels(path: str, names, labels, mode_names) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("file,mode,mode_name\n")
-        for name, label in zip(names, labels):
-            handle.write(f"{name},{label},{mode_names[label]}\n")
-    os.replace(tmp, path)
+    rows = [f"{name},{label},{mode_names[label]}" for name, label in zip(names, labels)]
+    atomic_write_text(path, "\n".join(["file,mode,mode_name", *rows]) + "\n")
 
 
 def _to_uint8_bgr(image: np.ndarray) -> np.ndarray:

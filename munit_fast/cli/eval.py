@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 from munit_fast.errors import MunitError
+from munit_fast.files import atomic_write_text
 
 
 def add_parser(subparsers):
@@ -66,12 +66,7 @@ def _classifier_for(args, config):
 
 
 def _write_json(path: str, data) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2))
 
 
 def format_table(result) -> str:

@@ -91,8 +91,8 @@ class Decoder(nn.Module):
             offset += 2 * c
         return [(per_layer[2 * i], per_layer[2 * i + 1]) for i in range(len(per_layer) // 2)]
 
-    def forward(self, content, adain_params: torch.Tensor):
-        # content: (B or 1, C, h, w); adain_params: (B, P) -> images (B, C_out, h * 2^n, w * 2^n)
+    def forward_res_blocks(self, content, adain_params: torch.Tensor):
+        # content: (B or 1, C, h, w); adain_params: (B, P) -> (B, C, h, w)
         res_blocks: ResBlocks = self.model[0]
         params = self.split_adain_params(adain_params)
         x = content
@@ -105,6 +105,11 @@ class Decoder(nn.Module):
                 first = block.model[0].convolve(x)
                 first = first.expand(styles, *first.shape[1:])
             x = block(x, params[i], first_conv_output=first)
+        return x
+
+    def forward(self, content, adain_params: torch.Tensor):
+        # content: (B or 1, C, h, w); adain_params: (B, P) -> images (B, C_out, h * 2^n, w * 2^n)
+        x = self.forward_res_blocks(content, adain_params)
         for layer in list(self.model)[1:]:
             x = layer(x)
         return x

@@ -11,20 +11,28 @@ which one runs:
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn as nn
 
 from munit_fast.model import AdaINGen
+from munit_fast.model.upsample_conv import PolyphaseDecoder
 
 from .precision import cast_convolutions, resolve_device, resolve_dtype
 
 
 class EagerBackend:
     """PyTorch modules, optionally in bf16/fp16 (convolutions only), channels_last, with the
-    Triton kernels (``kernels="triton"``) and/or ``torch.compile``."""
+    Triton kernels (``kernels="triton"``) and/or ``torch.compile``.
+
+    ``polyphase=True`` (default) runs the decoder's upsample + 5x5 convs in polyphase form
+    (same result up to fp32 rounding, 2.8x fewer multiply-adds there); ``polyphase=False`` is
+    the reference path, computed exactly as the original does.
+    """
 
     def __init__(self, gen_source: AdaINGen, gen_target: AdaINGen, device: str = "cpu", precision: str = "fp32",
-                 channels_last: bool = False, kernels: str = "auto", compile: bool = False):
+                 channels_last: bool = False, kernels: str = "auto", compile: bool = False, polyphase: bool = True):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(precision, self.device)
         self.precision = precision
@@ -35,7 +43,8 @@ class EagerBackend:
         self.output_dim = gen_target.input_dim
         self.content_encoder = self._prepare(gen_source.enc_content, kernels)
         self.style_encoder = self._prepare(gen_target.enc_style, kernels)
-        self.decoder = self._prepare(gen_target.dec, kernels)
+        decoder = self._prepare(gen_target.dec, kernels)
+        self.decoder = PolyphaseDecoder(decoder) if polyphase else decoder
         self.mlp = gen_target.mlp.to(self.device).float().eval()
         self.name = ("compile" if compile else ("triton" if kernels == "triton" else "eager")) + f"-{precision}"
         self._encode_content = self.content_encoder
@@ -47,7 +56,7 @@ class EagerBackend:
     def _prepare(self, module: nn.Module, kernels: str) -> nn.Module:
         from munit_fast.model import set_kernel_impl
 
-        module = module.to(self.device).float().eval()
+        module = copy.deepcopy(module).to(self.device).float().eval()  # the caller's modules stay as they are
         set_kernel_impl(module, kernels)
         cast_convolutions(module, self.dtype)
         if self.channels_last:

@@ -1,0 +1,82 @@
+"""Benchmark suite options and the hardware record of every result.
+
+    pytest benches/ --benchmark-only                     # the full grid for this machine
+    pytest benches/ --benchmark-only --quick             # the CI-sized subset (cases marked quick)
+    pytest benches/ --benchmark-only --run-slow          # also the heavy cases on a CPU-only machine
+
+Cases marked ``slow`` run by default only where CUDA is available; on a CPU they are skipped
+with that reason unless ``--run-slow`` is given. Backends a machine cannot run skip with theirs.
+"""
+from __future__ import annotations
+
+import os
+import platform
+
+import pytest
+import torch
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true", help="run only the CI-sized benchmark cases (marker quick)")
+    parser.addoption("--run-slow", action="store_true", help="run the heavy cases on a machine without CUDA too")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--quick"):
+        selected = [item for item in items if item.get_closest_marker("quick")]
+        config.hook.pytest_deselected(items=[item for item in items if item not in selected])
+        items[:] = selected
+        return
+    if torch.cuda.is_available() or config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="heavy case: runs by default on CUDA machines; pass --run-slow to run it on a CPU")
+    for item in items:
+        if item.get_closest_marker("slow"):
+            item.add_marker(skip)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(module: str) -> str:
+    try:
+        return __import__(module).__version__
+    except Exception:
+        return "not installed"
+
+
+def hardware_record() -> dict:
+    record = {
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch": torch.__version__,
+        "triton": _version("triton"),
+        "onnxruntime": _version("onnxruntime"),
+        "tensorrt": _version("tensorrt"),
+    }
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        record.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1),
+                      cuda=torch.version.cuda, sm_count=props.multi_processor_count)
+        try:
+            import subprocess
+
+            record["driver"] = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                              capture_output=True, text=True, timeout=20).stdout.strip()
+        except Exception:
+            record["driver"] = "unknown"
+    return record
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info["munit_fast_hardware"] = hardware_record()

@@ -1,0 +1,125 @@
+"""Translation grid: backend x precision x resolution x styles per frame, full-size generator.
+
+Every case is timed against the "original" baseline measured in the same run: the reference
+model (eager fp32, decoder computed exactly as the original) run the way the original code
+runs it, one style per call, i.e. K styles = K separate translations. extra_info records the
+model GFLOP per frame (of the original algorithm), effective GFLOP/s, the max abs error and
+PSNR against the fp32 reference output, and the backend's name.
+
+    pytest benches/test_bench_translate.py --benchmark-only [--quick | --run-slow]
+    munit-fast bench --report .benchmarks/.../0001_*.json     # the markdown table
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from munit_fast.checkpoint import build_generators
+from munit_fast.config import config_from_dict
+from munit_fast.runtime import EagerBackend, Translator
+
+CUDA = torch.cuda.is_available()
+DEVICE = "cuda" if CUDA else "cpu"
+MARK_CPU_HEAVY = pytest.mark.slow if not CUDA else pytest.mark.quick
+
+RESOLUTIONS = [
+    pytest.param((256, 256), marks=pytest.mark.quick, id="256x256"),
+    pytest.param((512, 512), marks=pytest.mark.slow, id="512x512"),
+    pytest.param((720, 1280), marks=pytest.mark.slow, id="720p"),
+    pytest.param((1080, 1920), marks=pytest.mark.slow, id="1080p"),
+]
+STYLES = [pytest.param(1, marks=pytest.mark.quick, id="K1"), pytest.param(4, marks=pytest.mark.slow, id="K4"),
+          pytest.param(8, id="K8")]
+# backend name -> (EagerBackend options, devices it runs on)
+BACKENDS = {
+    "original": (dict(polyphase=False), ("cpu", "cuda")),
+    "eager-fp32": (dict(channels_last=True), ("cpu", "cuda")),
+    "eager-bf16": (dict(precision="bf16", channels_last=True), ("cpu", "cuda")),
+    "eager-fp16": (dict(precision="fp16", channels_last=True), ("cuda",)),
+    "triton-fp16": (dict(precision="fp16", channels_last=True, kernels="triton"), ("cuda",)),
+    "compile-fp16": (dict(precision="fp16", channels_last=True, compile=True), ("cuda",)),
+    "compile-fp32": (dict(channels_last=True, compile=True), ("cpu",)),
+}
+ROUNDS = 5 if CUDA else 2
+
+
+@functools.lru_cache(maxsize=None)
+def generators():
+    torch.manual_seed(0)
+    gen_a, gen_b = build_generators(config_from_dict({}))
+    return gen_a.eval(), gen_b.eval()
+
+
+@functools.lru_cache(maxsize=None)
+def translator(backend: str) -> Translator:
+    options, _ = BACKENDS[backend]
+    return Translator(EagerBackend(*generators(), device=DEVICE, **options))
+
+
+@functools.lru_cache(maxsize=None)
+def inputs(size, styles):
+    generator = torch.Generator().manual_seed(1)
+    image = (torch.rand(1, 3, *size, generator=generator) * 2 - 1).to(DEVICE)
+    return image, torch.randn(styles, 8, generator=generator)
+
+
+@functools.lru_cache(maxsize=None)
+def reference_output(size, styles):
+    image, codes = inputs(size, styles)
+    return translator("original").translate(image, codes).float().cpu()
+
+
+@functools.lru_cache(maxsize=None)
+def model_gflop(size) -> float:
+    """GFLOP of one translation (content encode + decode) with the original algorithm."""
+    image, codes = inputs(size, 1)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        translator("original").translate(image, codes)
+    return counter.get_total_flops() / 1e9
+
+
+def sync():
+    if CUDA:
+        torch.cuda.synchronize()
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = (a.double() - b.double()).pow(2).mean().item()
+    return float("inf") if mse == 0 else 10 * np.log10(4.0 / mse)
+
+
+@pytest.mark.parametrize("styles", STYLES)
+@pytest.mark.parametrize("size", RESOLUTIONS)
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_translate(benchmark, backend, size, styles):
+    _, devices = BACKENDS[backend]
+    if DEVICE not in devices:
+        pytest.skip(f"{backend} is not measured on {DEVICE}" + ("" if CUDA else ": it needs CUDA"))
+    if not CUDA and backend in ("eager-bf16", "compile-fp32") and (styles != 1 or size != (256, 256)):
+        pytest.skip(f"{backend} on CPU is measured at 256x256, K=1 only (a CPU-sized grid)")
+    image, codes = inputs(size, styles)
+    tr = translator(backend)
+    if backend == "original":
+        def run():  # the original: one translation per style
+            for k in range(styles):
+                tr.translate(image, codes[k:k + 1])
+            sync()
+    else:
+        def run():
+            tr.translate(image, codes)
+            sync()
+    run()  # warm-up (and compilation)
+    benchmark.pedantic(run, rounds=ROUNDS, iterations=1, warmup_rounds=0)
+    output = tr.translate(image, codes).float().cpu()
+    reference = reference_output(size, styles)
+    gflop = model_gflop(size) * styles
+    benchmark.extra_info.update(
+        backend=backend, resolution=f"{size[0]}x{size[1]}", styles=styles, device=DEVICE,
+        gflop_per_call=round(gflop, 2), effective_gflops=round(gflop / benchmark.stats.stats.median, 2),
+        max_abs_error=float((output - reference).abs().max()), psnr_db=round(psnr(output, reference), 2),
+    )
