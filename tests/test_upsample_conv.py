@@ -1,0 +1,40 @@
+"""The polyphase upsample + 5x5 conv equals the original upsample -> pad -> conv (fp32, 2e-6)."""
+import pytest
+import torch
+import torch.nn as nn
+
+from munit_fast.model.blocks import Conv2dBlock
+from munit_fast.model.upsample_conv import PolyphaseDecoder, PolyphaseUpsampleConv, polyphase_weight
+
+
+@pytest.mark.parametrize("pad_type", ["reflect", "zero", "replicate"])
+@pytest.mark.parametrize("size", [
+    (8, 8),  # interior and all four border lines
+    (5, 7),  # odd, non-square
+    (3, 3),  # smallest size with the strip correction
+    (2, 4),  # below it: falls back to the direct computation
+])
+def test_block_equals_upsample_then_conv(pad_type, size):
+    block = Conv2dBlock(6, 4, 5, 1, 2, norm="ln", activation="relu", pad_type=pad_type).eval()
+    x = torch.randn(2, 6, *size)
+    with torch.no_grad():
+        expected = block(nn.Upsample(scale_factor=2, mode="nearest")(x))
+        actual = PolyphaseUpsampleConv(block)(x)
+    # 2e-6: sums of up to 4 taps per weight change the rounding of ~600-term dot products
+    torch.testing.assert_close(actual, expected, atol=2e-6, rtol=0)
+
+
+def test_phase_weights_sum_to_the_original_taps():
+    weight = torch.randn(3, 2, 5, 5)
+    phases = polyphase_weight(weight).reshape(3, 4, 2, 3, 3)
+    # every phase kernel sums the same 25 taps
+    torch.testing.assert_close(phases.sum((-1, -2)), weight.sum((-1, -2))[:, None].expand(3, 4, 2))
+
+
+def test_decoder_matches_the_reference_path(reference_generators, reference_tensors):
+    _, gen_b = reference_generators
+    with torch.no_grad():
+        content = gen_b.encode_content(reference_tensors["x_b"])
+        params = gen_b.mlp(reference_tensors["s_b"])
+        torch.testing.assert_close(PolyphaseDecoder(gen_b.dec)(content, params), gen_b.dec(content, params),
+                                   atol=2e-6, rtol=0)
