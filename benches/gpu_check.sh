@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One short GPU check (< 8 minutes on an H100/H200): the Triton kernels compiled (not interpreted)
+# against their references, the CUDA-only tests, and the GPU benchmarks. Results land in
+# benches/results/<gpu>-*.json (and in $OUT when set), with a log of every step.
+#
+#   bash benches/gpu_check.sh            # on a CUDA machine with torch + triton installed
+#
+# Each step has its own time limit, so one slow step cannot starve the others.
+set -u
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1 TRITON_INTERPRET=0
+GPU=$($PY -c "import torch; print(torch.cuda.get_device_name(0).replace(' ', '-'))" 2>/dev/null) || {
+  echo "no CUDA device visible to $PY"; exit 1; }
+RESULTS=benches/results
+mkdir -p "$RESULTS"
+LOG="$RESULTS/$GPU-gpu_check.log"
+: > "$LOG"
+step() {  # step NAME SECONDS COMMAND...
+  local name=$1 limit=$2; shift 2
+  echo "=== $name (limit ${limit}s): $*" | tee -a "$LOG"
+  local start=$SECONDS
+  timeout --signal=INT "$limit" "$@" 2>&1 | tail -n 40 | tee -a "$LOG"
+  echo "=== $name: exit ${PIPESTATUS[0]} after $((SECONDS - start))s" | tee -a "$LOG"
+}
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  $PY -c "import torch, triton; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'triton', triton.__version__)"
+  $PY -c "import tensorrt; print('tensorrt', tensorrt.__version__)" 2>/dev/null || echo "tensorrt: not installed"
+} 2>&1 | tee -a "$LOG"
+# Install this checkout without touching the machine's torch (no network needed).
+$PY -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -n 3 | tee -a "$LOG"
+
+BENCH="--benchmark-only --benchmark-min-rounds=5 --benchmark-max-time=0.3"
+step kernel-tests 120 $PY -m pytest -q -x -p no:cacheprovider tests/kernels --junitxml "$RESULTS/$GPU-kernel-tests.xml"
+step kernel-bench 90 $PY -m pytest -q -p no:cacheprovider benches/test_bench_adain.py benches/test_bench_instance_norm.py \
+  benches/test_bench_layer_norm.py $BENCH --benchmark-json "$RESULTS/$GPU-kernels.json"
+step generator-bench 50 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
+  --benchmark-json "$RESULTS/$GPU-generator-kernels.json"
+step translate-bench 110 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
+  -k "not compile" --benchmark-json "$RESULTS/$GPU-translate.json"
+step train-bench 40 $PY -m pytest -q -p no:cacheprovider benches/test_bench_train.py $BENCH \
+  --benchmark-json "$RESULTS/$GPU-train.json"
+step compile-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
+  -k "compile and 256x256" --benchmark-json "$RESULTS/$GPU-translate-compile.json"
+step cuda-tests 45 $PY -m pytest -q -p no:cacheprovider tests/training/test_precision.py tests/test_translator.py
+if [ -n "${OUT:-}" ]; then cp "$RESULTS/$GPU"-* "$OUT"/ 2>/dev/null; fi
+echo "results: $(ls "$RESULTS/$GPU"-* 2>/dev/null | tr '\n' ' ')"
