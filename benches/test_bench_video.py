@@ -35,8 +35,8 @@ from munit_fast.video.style_modes import StyleController, parse_style_mode
 REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "data", "official_munit")
 
 CASES = [  # (name, model dim, n_res, model input size, frames)
-    pytest.param("tiny-64", 8, 2, 64, 24, marks=pytest.mark.quick),
-    pytest.param("small-128", 16, 4, 128, 24, marks=pytest.mark.slow),
+    pytest.param("tiny-64", 8, 2, 64, 48, marks=pytest.mark.quick),
+    pytest.param("small-128", 16, 4, 128, 48, marks=pytest.mark.slow),
 ]
 
 
