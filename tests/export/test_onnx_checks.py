@@ -117,3 +117,14 @@ def test_fp32_graph_has_no_leftover_casts(reference_graphs):
     identity = [n for n in model.graph.node if n.op_type == "Cast" and n.output[0] not in outputs
                 and types[n.input[0]] == helper.get_attribute_value(n.attribute[0])]
     assert identity == []
+
+
+def test_simplify_without_onnxsim_is_a_one_line_error(reference_generators, tmp_path):
+    try:
+        import onnxsim  # noqa: F401
+    except ImportError:
+        with pytest.raises(MunitError, match="--simplify needs onnxsim"):
+            export_graph("style_encoder", *reference_generators, str(tmp_path / "s.onnx"), simplify=True)
+    else:
+        export_graph("style_encoder", *reference_generators, str(tmp_path / "s.onnx"), simplify=True)
+        check_graph(onnx.load(str(tmp_path / "s.onnx")), 17)

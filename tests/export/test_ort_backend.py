@@ -66,3 +66,19 @@ def test_tensorrt_backend_needs_cuda_or_tensorrt(reference_config, reference_che
     with pytest.raises(MunitError, match="tensorrt is not installed|needs a CUDA GPU|runs on a CUDA GPU"):
         build_translator(reference_config, reference_checkpoint, backend="tensorrt", onnx_dir=str(tmp_path),
                          engine_dir=str(tmp_path))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_execution_provider_with_io_binding(reference_config, reference_checkpoint, tmp_path):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        pytest.skip("needs onnxruntime-gpu (CUDAExecutionProvider)")
+    eager = build_translator(reference_config, reference_checkpoint)
+    onnx = build_translator(reference_config, reference_checkpoint, backend="onnx", device="cuda",
+                            onnx_dir=str(tmp_path))
+    images = torch.rand(1, 3, 64, 96) * 2 - 1
+    styles = torch.randn(4, 8)
+    out = onnx.translate(images.cuda(), styles.cuda())
+    assert out.is_cuda
+    torch.testing.assert_close(out.cpu(), eager.translate(images, styles), atol=ATOL, rtol=0)
