@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from . import norm_act
 from .activation import apply_activation_ref
 from .dispatch import resolve_impl
+from .precision import statistics_dtype
 
 
 def _instance_forward(
@@ -107,12 +108,12 @@ def adain_ref(
     eps: float = 1e-5,
 ) -> torch.Tensor:  # (B, C, H, W)
     """The reference: instance norm, then a per-sample Mul/Add (exports as InstanceNormalization + Mul + Add)."""
-    dtype = x.dtype
-    normalized = instance_normalize_ref(x.float(), eps)
-    y = normalized * scale.float()[:, :, None, None] + bias.float()[:, :, None, None]
+    dtype, acc = x.dtype, statistics_dtype(x)
+    normalized = instance_normalize_ref(x.to(acc), eps)
+    y = normalized * scale.to(acc)[:, :, None, None] + bias.to(acc)[:, :, None, None]
     y = apply_activation_ref(y, activation)
     if residual is not None:
-        y = y + residual.float()
+        y = y + residual.to(acc)
     return y.to(dtype)
 
 

@@ -11,6 +11,7 @@ import torch
 from .activation import apply_activation_ref
 from .adain import AdaINFunction, instance_normalize_ref
 from .dispatch import resolve_impl
+from .precision import statistics_dtype
 
 
 def instance_norm(
@@ -32,7 +33,8 @@ def instance_norm_ref(
     eps: float = 1e-5,
 ) -> torch.Tensor:  # (B, C, H, W)
     dtype = x.dtype
-    y = apply_activation_ref(instance_normalize_ref(x.float(), eps), activation)
+    acc = statistics_dtype(x)
+    y = apply_activation_ref(instance_normalize_ref(x.to(acc), eps), activation)
     if residual is not None:
-        y = y + residual.float()
+        y = y + residual.to(acc)
     return y.to(dtype)

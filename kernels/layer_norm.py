@@ -18,6 +18,7 @@ import torch
 from . import norm_act
 from .activation import apply_activation_ref
 from .dispatch import resolve_impl
+from .precision import statistics_dtype
 
 
 def _per_sample(v: torch.Tensor, channels: int) -> torch.Tensor:  # (B,) -> (B, C) view, channel stride 0
@@ -102,9 +103,10 @@ def layer_norm_ref(
     eps: float = 1e-5,
 ) -> torch.Tensor:  # (B, C, H, W)
     dtype = x.dtype
-    x32 = x.float()
+    acc = statistics_dtype(x)
+    x_acc = x.to(acc)
     dims = tuple(range(1, x.dim()))
-    var, mean = torch.var_mean(x32, dim=dims, keepdim=True, correction=1)
+    var, mean = torch.var_mean(x_acc, dim=dims, keepdim=True, correction=1)
     shape = [1, -1] + [1] * (x.dim() - 2)
-    y = (x32 - mean) / (var.sqrt() + eps) * gamma.float().view(shape) + beta.float().view(shape)
+    y = (x_acc - mean) / (var.sqrt() + eps) * gamma.to(acc).view(shape) + beta.to(acc).view(shape)
     return apply_activation_ref(y, activation).to(dtype)

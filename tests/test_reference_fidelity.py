@@ -5,7 +5,7 @@ where fp32 rounding itself is larger, measured by evaluating the same model in f
 exact yardstick:
 - content codes c_a, c_b: instance norms of low-variance channels amplify rounding; our fp32
   lies 1.4e-5 from our float64 -> bound 2e-5.
-- x_aba, x_bab pass through the networks twice; our fp32 lies 2.4e-5 from float64 -> 3e-5.
+- x_aba, x_bab pass through the networks twice; our fp32 lies 2.3e-5 from float64 -> 3e-5.
 - x_a_recon: our float64 lies 5.0e-5 from the reference's value (our fp32 8e-6 from float64),
   i.e. the reference itself carries that rounding -> 6e-5.
 """

@@ -2,8 +2,24 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from munit_fast.kernels import norm_act
+
+
+@pytest.fixture(autouse=True)
+def _exact_convolutions():
+    """On CUDA, convolutions default to TF32 (10-bit mantissa): it would turn the 1e-7 rounding
+    differences of two exact norm paths into 1e-4 differences after the next conv. The kernels
+    are compared in true fp32, and with cuDNN's deterministic algorithms (its default weight
+    gradients accumulate with atomics, in a different order on every run)."""
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    yield
+    (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,
+     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) = saved
 
 
 @pytest.fixture(params=["single_pass", "split"])

@@ -36,28 +36,34 @@ def _grads(module, loss):
 
 
 def test_generator_with_kernels_matches_reference(tiny_generators):
-    """Encode + decode and every parameter gradient, fp32.
+    """Encode + decode and every parameter gradient, fp32, with float64 as the exact yardstick.
 
     Outputs: 1e-5 absolute and relative (same fp32 math, only the reduction order differs).
-    Gradients of a mean loss are 1e-6..1e-1; against an fp64 run both paths are off by
-    <= 2e-7 absolute, so 1e-6 absolute + 1e-5 relative holds with margin and still
-    catches a wrong gradient term in the smallest parameters."""
+    Gradients: each parameter's gradient through the kernels may deviate from the float64
+    gradient by at most 4x what the PyTorch reference ops deviate (plus 1e-7): the kernels must
+    be as accurate as the ops they replace. A fixed tolerance does not fit every device: on CPU
+    both paths lie within 2e-7 of float64, while on a GPU cuDNN's own fp32 weight gradients
+    already differ from float64 by a few 1e-6. A wrong gradient term is off by orders more."""
     fast = tiny_generators[0].to(DEVICE).train().set_kernel_impl("triton")
     ref = copy.deepcopy(fast).set_kernel_impl("ref")
+    exact = copy.deepcopy(ref).double()
     images = make((2, 3, 64, 64)).clamp(-1, 1)
     outputs = []
-    for gen in (fast, ref):
-        content, style = gen.encode(images)
+    for gen in (fast, ref, exact):
+        x = images.to(next(gen.parameters()).dtype)
+        content, style = gen.encode(x)
         recon = gen.decode(content, style)
-        loss = (recon * torch.linspace(-1, 1, recon.numel(), device=DEVICE).view_as(recon)).mean()
-        outputs.append((content, style, recon, _grads(gen, loss)))
-    (c, s, r, g), (c_ref, s_ref, r_ref, g_ref) = outputs
+        weights = torch.linspace(-1, 1, recon.numel(), device=DEVICE, dtype=recon.dtype).view_as(recon)
+        outputs.append((content, style, recon, _grads(gen, (recon * weights).mean())))
+    (c, s, r, g), (c_ref, s_ref, r_ref, g_ref), (_, _, _, g_exact) = outputs
     torch.testing.assert_close(c, c_ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(s, s_ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(r, r_ref, atol=1e-5, rtol=1e-5)
-    assert g.keys() == g_ref.keys()
+    assert g.keys() == g_ref.keys() == g_exact.keys()
     for name in g:
-        torch.testing.assert_close(g[name], g_ref[name], atol=1e-6, rtol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
+        fast_error = (g[name].double() - g_exact[name]).abs().max().item()
+        ref_error = (g_ref[name].double() - g_exact[name]).abs().max().item()
+        assert fast_error <= 4 * ref_error + 1e-7, f"{name}: kernels {fast_error:.3g} vs reference ops {ref_error:.3g}"
 
 
 def test_generator_decodes_one_content_with_a_batch_of_styles(tiny_generators):
