@@ -156,6 +156,9 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
                         if bar is not None:
                             bar.set_postfix(gen=f"{values['gen_total']:.3f}", dis=f"{values['dis_total']:.3f}",
                                             recon_x=f"{values['gen_recon_x_a'] + values['gen_recon_x_b']:.3f}")
+                        else:  # no bar (--no-progress, logs to a file): one line per log_iter, as the original
+                            print(f"Iteration: {iterations:08d}/{config.max_iter:08d} gen {values['gen_total']:.4f} "
+                                  f"dis {values['dis_total']:.4f}", flush=True)
                     if iterations % config.image_save_iter == 0:
                         for split in ("test", "train"):
                             outs = trainer.sample(display[("a", split)], display[("b", split)])
