@@ -24,16 +24,9 @@ from munit_fast.runtime import EagerBackend, Translator
 
 CUDA = torch.cuda.is_available()
 DEVICE = "cuda" if CUDA else "cpu"
-MARK_CPU_HEAVY = pytest.mark.slow if not CUDA else pytest.mark.quick
 
-RESOLUTIONS = [
-    pytest.param((256, 256), marks=pytest.mark.quick, id="256x256"),
-    pytest.param((512, 512), marks=pytest.mark.slow, id="512x512"),
-    pytest.param((720, 1280), marks=pytest.mark.slow, id="720p"),
-    pytest.param((1080, 1920), marks=pytest.mark.slow, id="1080p"),
-]
-STYLES = [pytest.param(1, marks=pytest.mark.quick, id="K1"), pytest.param(4, marks=pytest.mark.slow, id="K4"),
-          pytest.param(8, id="K8")]
+RESOLUTIONS = [(256, 256), (512, 512), (720, 1280), (1080, 1920)]
+STYLES = [1, 4, 8]
 # backend name -> (EagerBackend options, devices it runs on)
 BACKENDS = {
     "original": (dict(polyphase=False), ("cpu", "cuda")),
@@ -45,6 +38,21 @@ BACKENDS = {
     "compile-fp32": (dict(channels_last=True, compile=True), ("cpu",)),
 }
 ROUNDS = 5 if CUDA else 2
+QUICK_BACKENDS = ("original", "eager-fp32")  # the CI-sized subset: 256x256, one style
+
+
+def grid():
+    """Every (backend, resolution, styles) case with its markers: quick for the CI subset, slow
+    for the resolutions above 256x256 and K=4 (a GPU-sized grid; on a CPU run with --run-slow)."""
+    for backend in BACKENDS:
+        for size in RESOLUTIONS:
+            for styles in STYLES:
+                marks = []
+                if backend in QUICK_BACKENDS and size == (256, 256) and styles == 1:
+                    marks.append(pytest.mark.quick)
+                if size != (256, 256) or styles == 4:
+                    marks.append(pytest.mark.slow)
+                yield pytest.param(backend, size, styles, marks=marks, id=f"{backend}-{size[0]}x{size[1]}-K{styles}")
 
 
 @functools.lru_cache(maxsize=None)
@@ -93,9 +101,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(4.0 / mse)
 
 
-@pytest.mark.parametrize("styles", STYLES)
-@pytest.mark.parametrize("size", RESOLUTIONS)
-@pytest.mark.parametrize("backend", list(BACKENDS))
+@pytest.mark.parametrize("backend, size, styles", list(grid()))
 def test_translate(benchmark, backend, size, styles):
     _, devices = BACKENDS[backend]
     if DEVICE not in devices:

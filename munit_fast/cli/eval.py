@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 
+from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.files import atomic_write_text
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser("eval", help="IS, CIS, mode coverage and LPIPS diversity of a model; sample sheet")
-    p.add_argument("--config", required=True, help="original-format MUNIT YAML config")
-    p.add_argument("--checkpoint", required=True, help="original-format generator checkpoint (gen_*.pt)")
+    add_model_arguments(p)
     p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
     p.add_argument("--input", help="folder of source-domain images (default: the config's test split)")
     p.add_argument("--classifier", help="mode classifier of the target domain (default for synthetic:shapes: "
@@ -107,6 +107,7 @@ def run(args) -> int:
     for name in ("num_inputs", "num_samples", "sheet_rows", "sheet_styles", "lpips_pairs"):
         if getattr(args, name) < 1:
             raise MunitError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    resolve_model(args)
     if bool(args.lpips_alexnet) != bool(args.lpips_linear):
         from munit_fast.metrics.lpips import MISSING_HINT
 

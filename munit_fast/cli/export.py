@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 
 
@@ -12,8 +13,7 @@ def add_parser(subparsers):
     sub.required = True
 
     o = sub.add_parser("onnx", help="export the translate graph and the split graphs of one direction")
-    o.add_argument("--config", required=True, help="original-format MUNIT YAML config")
-    o.add_argument("--checkpoint", required=True, help="original-format generator checkpoint (gen_*.pt)")
+    add_model_arguments(o)
     o.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
     o.add_argument("--output", required=True, help="output folder (munit_<direction>_<part>_<precision>.onnx)")
     o.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, at least 13)")
@@ -41,8 +41,7 @@ def add_parser(subparsers):
 
     c = sub.add_parser("check", help="compare a graph (and an engine) with the PyTorch reference")
     c.add_argument("--onnx", required=True, help="exported graph")
-    c.add_argument("--config", required=True)
-    c.add_argument("--checkpoint", required=True)
+    add_model_arguments(c)
     c.add_argument("--engine", help="TensorRT engine built from the graph, also compared when given")
     c.add_argument("--size", default="180x320", help="HEIGHTxWIDTH of the test image (default 180x320)")
     c.add_argument("--styles", type=int, default=4, help="styles to decode (default 4)")
@@ -66,6 +65,7 @@ def _onnx(args) -> int:
     from munit_fast.export import export_onnx, graph_report, parse_parts
 
     parts = parse_parts(args.parts)
+    resolve_model(args)
     source, target = _generators(args.config, args.checkpoint, args.direction)
     precision = "fp16" if args.fp16 else "fp32"
     paths = export_onnx(source, target, args.output, args.direction, parts, args.opset, precision, args.simplify)
@@ -113,6 +113,7 @@ def _check(args) -> int:
     meta = read_metadata(args.onnx)
     if "direction" not in meta:
         raise MunitError(f"--onnx {args.onnx}: not a graph exported by munit-fast export onnx (no metadata)")
+    resolve_model(args)
     source, target = _generators(args.config, args.checkpoint, meta["direction"])
     results = [("onnxruntime", check_onnx(args.onnx, source, target, height, width, args.styles,
                                           resolve_device(args.device)))]

@@ -12,7 +12,7 @@ from munit_fast import __version__
 from munit_fast.errors import MunitError
 
 # Each module has add_parser(subparsers) and run(args) -> int.
-SUBCOMMANDS = ["translate", "dataset", "video", "eval", "train", "export"]
+SUBCOMMANDS = ["demo", "translate", "video", "train", "export", "eval", "dataset", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.images import list_images, load_image_tensor, make_grid, tensor_to_image, write_image
 from munit_fast.runtime.factory import build_translator
@@ -12,8 +13,7 @@ from munit_fast.runtime.styles import load_style_codes, save_style_codes
 
 def add_parser(subparsers):
     p = subparsers.add_parser("translate", help="translate images with N random, example-guided or given styles")
-    p.add_argument("--config", required=True, help="original-format MUNIT YAML config")
-    p.add_argument("--checkpoint", required=True, help="original-format generator checkpoint (gen_*.pt)")
+    add_model_arguments(p)
     p.add_argument("--input", required=True, help="an image file or a folder of images")
     p.add_argument("--output", required=True, help="output folder")
     p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
@@ -47,6 +47,7 @@ def run(args) -> int:
     if args.num_styles < 1:
         raise MunitError(f"--num-styles must be >= 1, got {args.num_styles}")
     inputs = _inputs(args.input)
+    resolve_model(args)
     from munit_fast.config import load_config
 
     config = load_config(args.config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 
 
@@ -27,8 +28,7 @@ def add_parser(subparsers):
     from munit_fast.video.preprocess import PREPROCESSORS
 
     p = subparsers.add_parser("video", help="real-time multi-style translation of a camera, video, stream or folder")
-    p.add_argument("--config", required=True, help="original-format MUNIT YAML config")
-    p.add_argument("--checkpoint", required=True, help="original-format generator checkpoint (gen_*.pt)")
+    add_model_arguments(p)
     p.add_argument("--input", required=True,
                    help="camN or N (webcam), a video file, an rtsp/http stream URL, an image folder or glob, or demo")
     p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
@@ -95,6 +95,7 @@ def run(args) -> int:
     from munit_fast.video.style_modes import StyleController, parse_style_mode
 
     _check(args)
+    resolve_model(args)
     model_size = _size(args.model_size) if args.model_size else None
     canny = _canny(args.canny)
     window = None if args.headless else WindowOutput(snapshot_dir=args.snapshot_dir)  # fails early without display

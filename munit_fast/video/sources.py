@@ -196,22 +196,19 @@ class DemoSource(Source):
 
 
 def demo_frame(t: float, width: int, height: int) -> np.ndarray:
-    """One (height, width, 3) uint8 frame of the demo clip at time ``t`` seconds."""
-    frame = np.full((height, width, 3), 255, np.uint8)
+    """One (height, width, 3) uint8 frame of the demo clip at time ``t`` seconds: a line sketch
+    like the built-in shapes dataset's domain A (black outline on white) that drifts, rotates,
+    breathes and changes family every 3 seconds."""
+    from munit_fast.training.synthetic import FAMILIES, Shape, render_sketch
+
     size = min(width, height)
-    thickness = max(1, size // 96)
-    cx = width / 2 + 0.25 * width * math.sin(0.7 * t)
-    cy = height / 2 + 0.15 * height * math.cos(0.5 * t)
-    angle = 0.9 * t
-    radius = 0.28 * size
-    polygon = [(cx + radius * math.cos(angle + k * 2 * math.pi / 5), cy + radius * math.sin(angle + k * 2 * math.pi / 5))
-               for k in range(5)]
-    cv2.polylines(frame, [np.round(polygon).astype(np.int32)], True, (0, 0, 0), thickness, cv2.LINE_AA)
-    circle = (int(width / 2 - 0.2 * width * math.cos(0.4 * t)), int(height / 2 + 0.2 * height * math.sin(0.6 * t)))
-    cv2.circle(frame, circle, int(0.12 * size), (0, 0, 0), thickness, cv2.LINE_AA)
-    zigzag = [(x, height * (0.85 + 0.05 * ((i % 2) * 2 - 1) * math.cos(t)))
-              for i, x in enumerate(np.linspace(0.1 * width, 0.9 * width, 9))]
-    cv2.polylines(frame, [np.round(zigzag).astype(np.int32)], False, (0, 0, 0), thickness, cv2.LINE_AA)
+    family = FAMILIES[int(t // 3.0) % len(FAMILIES)]
+    shape = Shape(family, cx=0.5 + 0.12 * math.sin(0.9 * t), cy=0.5 + 0.1 * math.cos(0.7 * t),
+                  radius=0.27 + 0.04 * math.sin(1.3 * t), angle=40.0 * t, aspect=0.75 + 0.2 * math.sin(0.5 * t))
+    sketch = (render_sketch(shape, size, line_width=max(2, size // 32)) * 255.0).round().astype(np.uint8)
+    frame = np.full((height, width, 3), 255, np.uint8)
+    top, left = (height - size) // 2, (width - size) // 2
+    frame[top:top + size, left:left + size] = sketch
     return frame
 
 

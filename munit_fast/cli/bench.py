@@ -1,0 +1,100 @@
+"""``munit-fast bench --report FILE.json``: a pytest-benchmark JSON as the README's markdown table.
+
+Translation results (benches/test_bench_translate.py) become one row per backend with the
+speed-up over the "original" baseline of the same resolution and number of styles, measured
+in the same run; every other benchmark is listed with its median and its recorded figures.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+
+from munit_fast.errors import MunitError
+
+FIGURES = ("GB/s", "images/s", "effective_gflops", "max_abs_error", "max_abs_error_vs_fp32_ref", "psnr_db")
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("bench", help="turn benchmark JSON into markdown tables")
+    p.add_argument("--report", required=True, nargs="+", help="pytest-benchmark JSON file(s) (--benchmark-json)")
+    return p
+
+
+def _load(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise MunitError(f"benchmark file not found: {path}; write one with pytest benches/ --benchmark-json FILE")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MunitError(f"{path} is not pytest-benchmark JSON ({exc})") from None
+    if "benchmarks" not in data:
+        raise MunitError(f"{path} is not pytest-benchmark JSON (no 'benchmarks' list)")
+    return data
+
+
+def machine_line(data: dict) -> str:
+    hw = data.get("machine_info", {}).get("munit_fast_hardware", {})
+    device = hw.get("gpu") or f"{hw.get('cpu', data.get('machine_info', {}).get('cpu', {}).get('brand_raw', '?'))}"
+    parts = [device]
+    if hw.get("gpu"):
+        parts.append(f"driver {hw.get('driver', '?')}, CUDA {hw.get('cuda', '?')}")
+    else:
+        parts.append(f"{hw.get('cpu_count', '?')} cores ({hw.get('cpu_capability', '?')})")
+    parts.append(f"torch {hw.get('torch', '?')}")
+    return ", ".join(parts)
+
+
+def translate_table(benchmarks) -> str:
+    groups = defaultdict(dict)
+    for bench in benchmarks:
+        info = bench.get("extra_info", {})
+        if "backend" in info and "resolution" in info and "styles" in info:
+            groups[(info["resolution"], info["styles"])][info["backend"]] = bench
+    if not groups:
+        return ""
+    lines = ["| resolution | styles | backend | median ms | speed-up vs original | GFLOP/s (effective) | PSNR dB |",
+             "|---|---|---|---|---|---|---|"]
+
+    def order(key):
+        h, w = (int(v) for v in key[0].split("x"))
+        return h * w, key[1]
+
+    for key in sorted(groups, key=order):
+        rows = groups[key]
+        baseline = rows.get("original", {}).get("stats", {}).get("median")
+        for backend, bench in sorted(rows.items(), key=lambda item: item[1]["stats"]["median"]):
+            median = bench["stats"]["median"]
+            info = bench["extra_info"]
+            ratio = f"{baseline / median:.2f}x" if baseline else "n/a"
+            psnr = info.get("psnr_db")
+            lines.append(f"| {key[0]} | {key[1]} | {backend} | {median * 1e3:.1f} | {ratio} | "
+                         f"{info.get('effective_gflops', 0):.0f} | {'exact' if psnr == float('inf') else psnr} |")
+    return "\n".join(lines)
+
+
+def other_table(benchmarks) -> str:
+    rows = [b for b in benchmarks if not {"backend", "resolution", "styles"} <= set(b.get("extra_info", {}))]
+    if not rows:
+        return ""
+    lines = ["| benchmark | median ms | figures |", "|---|---|---|"]
+    for bench in rows:
+        info = bench.get("extra_info", {})
+        figures = ", ".join(f"{k} {info[k]:.4g}" for k in FIGURES if isinstance(info.get(k), (int, float)))
+        lines.append(f"| {bench['name']} | {bench['stats']['median'] * 1e3:.3f} | {figures} |")
+    return "\n".join(lines)
+
+
+def report(path: str) -> str:
+    data = _load(path)
+    parts = [f"**{os.path.basename(path)}** ({machine_line(data)}; medians of pytest-benchmark rounds)"]
+    for table in (translate_table(data["benchmarks"]), other_table(data["benchmarks"])):
+        if table:
+            parts.append(table)
+    return "\n\n".join(parts)
+
+
+def run(args) -> int:
+    print("\n\n".join(report(path) for path in args.report))
+    return 0
