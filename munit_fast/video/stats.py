@@ -4,13 +4,13 @@ with ``--stats FILE.json``."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 from collections import defaultdict, deque
 
 import numpy as np
+
+from munit_fast.files import atomic_write_text
 
 STAGES = ("capture", "preprocess", "inference", "output", "latency")
 
@@ -72,12 +72,4 @@ def format_summary(summary: dict) -> str:
 
 def save_summary(path: str, summary: dict) -> None:
     """Write the summary as JSON atomically."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(summary, handle, indent=2)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(summary, indent=2))

@@ -1,0 +1,54 @@
+"""The built-in demo: shipped model, `munit-fast demo`, and the demo-model fallback of commands."""
+import argparse
+import os
+
+import cv2
+import pytest
+import torch
+
+import munit_fast
+from munit_fast.cli.main import main
+from munit_fast.demo_model import DEMO_CHECKPOINT, DEMO_CONFIG, resolve_model
+from munit_fast.errors import MunitError
+
+
+def test_the_demo_model_ships_in_the_original_format():
+    state = torch.load(DEMO_CHECKPOINT, weights_only=True)
+    assert set(state) == {"a", "b"}
+    assert os.path.getsize(DEMO_CHECKPOINT) < 8 * 2**20  # a few MB
+    gen_a, gen_b = munit_fast.load_generators(DEMO_CONFIG, DEMO_CHECKPOINT)
+    with torch.no_grad():
+        content = gen_a.encode_content(torch.zeros(1, 3, 64, 64))
+        outputs = gen_b.decode(content, torch.randn(4, gen_b.style_dim, generator=torch.Generator().manual_seed(0)))
+    assert outputs.shape == (4, 3, 64, 64) and torch.isfinite(outputs).all()
+
+
+def test_demo_writes_a_video_without_a_display(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--frames", "6", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'demo.mp4'}" in out
+    capture = cv2.VideoCapture(str(tmp_path / "demo.mp4"))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, frame = capture.read()
+    capture.release()
+    assert frames == 6 and ok
+    assert frame.shape == (256, 512, 3)  # input | output side by side, 256x256 each
+
+
+def test_commands_fall_back_to_the_demo_model_and_say_so(tmp_path, capsys):
+    image = tmp_path / "sketch.png"
+    cv2.imwrite(str(image), cv2.rectangle(cv2.UMat(64, 64, cv2.CV_8UC3, (255, 255, 255)), (16, 16), (48, 48),
+                                          (0, 0, 0), 2).get())
+    assert main(["translate", "--input", str(image), "--output", str(tmp_path / "out"), "--num-styles", "2"]) == 0
+    assert "using the built-in shapes demo model" in capsys.readouterr().err
+    assert (tmp_path / "out" / "sketch_style001.png").exists()
+
+
+@pytest.mark.parametrize("given", [{"config": "x.yaml", "checkpoint": None}, {"config": None, "checkpoint": "g.pt"}])
+def test_half_a_model_is_an_error(given):
+    missing = "--checkpoint" if given["config"] else "--config"
+    with pytest.raises(MunitError, match=f"{missing} is missing"):
+        resolve_model(argparse.Namespace(**given))
