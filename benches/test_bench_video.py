@@ -24,6 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from munit_fast.checkpoint import build_generators, save_generators
 from munit_fast.config import config_from_dict, load_config
+from munit_fast.demo_model import DEMO_CHECKPOINT, DEMO_CONFIG
 from munit_fast.images import tensor_to_image
 from munit_fast.runtime.factory import build_translator
 from munit_fast.video.framing import plan_framing, restore
@@ -36,6 +37,7 @@ REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 
 CASES = [  # (name, model dim, n_res, model input size, frames)
     pytest.param("tiny-64", 8, 2, 64, 48, marks=pytest.mark.quick),
+    pytest.param("demo-64", 16, 2, 64, 96),  # the shipped demo model, as `munit-fast demo` runs it
     pytest.param("small-128", 16, 4, 128, 48, marks=pytest.mark.slow),
 ]
 
@@ -46,6 +48,8 @@ def hardware() -> str:
 
 
 def make_translator(tmp_path, dim: int, n_res: int):
+    if (dim, n_res) == (16, 2):  # the built-in demo model
+        return build_translator(load_config(DEMO_CONFIG), DEMO_CHECKPOINT, "a2b", "eager", "cpu")
     if dim == 8 and n_res == 2:  # the tiny reference model of the tests
         config = load_config(os.path.join(REFERENCE, "config.yaml"))
         return build_translator(config, os.path.join(REFERENCE, "gen_00000001.pt"), "a2b", "eager", "cpu")
