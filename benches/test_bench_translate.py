@@ -12,6 +12,7 @@ PSNR against the fp32 reference output, and the backend's name.
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -36,6 +37,7 @@ BACKENDS = {
     "triton-fp16": (dict(precision="fp16", channels_last=True, kernels="triton"), ("cuda",)),
     "compile-fp16": (dict(precision="fp16", channels_last=True, compile=True), ("cuda",)),
     "compile-fp32": (dict(channels_last=True, compile=True), ("cpu",)),
+    "onnx-fp32": (None, ("cpu",)),  # ONNX Runtime (CPU execution provider) on the exported split graphs
 }
 ROUNDS = 5 if CUDA else 2
 QUICK_BACKENDS = ("original", "eager-fp32")  # the CI-sized subset: 256x256, one style
@@ -65,7 +67,23 @@ def generators():
 @functools.lru_cache(maxsize=None)
 def translator(backend: str) -> Translator:
     options, _ = BACKENDS[backend]
+    if options is None:
+        return onnx_translator()
     return Translator(EagerBackend(*generators(), device=DEVICE, **options))
+
+
+def onnx_translator() -> Translator:
+    """The same weights through ``munit-fast translate --backend onnx`` (exported once into a temp folder)."""
+    pytest.importorskip("onnxruntime", reason="onnx-fp32 needs onnxruntime (pip install munit-fast[export])")
+    import tempfile
+
+    from munit_fast.checkpoint import save_generators
+    from munit_fast.runtime.factory import build_translator
+
+    folder = tempfile.mkdtemp(prefix="munit-fast-bench-")
+    checkpoint = os.path.join(folder, "gen.pt")
+    save_generators(*generators(), checkpoint)
+    return build_translator(config_from_dict({}), checkpoint, "a2b", "onnx", DEVICE, onnx_dir=folder)
 
 
 @functools.lru_cache(maxsize=None)
