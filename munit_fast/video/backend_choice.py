@@ -6,14 +6,7 @@ from typing import Optional
 
 import torch
 
-from munit_fast.runtime import factory
-
 BACKEND_CHOICES = ("auto", "eager", "triton", "compile", "onnx", "tensorrt")
-
-
-def available_backends() -> tuple:
-    """The backends ``build_translator`` knows in this installation."""
-    return tuple(getattr(factory, "BACKENDS", factory.EAGER_BACKENDS))
 
 
 def _importable(module: str) -> bool:
@@ -24,14 +17,12 @@ def choose_backend(requested: str, device: str, engine_dir: Optional[str] = None
     """-> (backend name, reason shown to the user). A named backend passes through unchanged.
 
     auto on CUDA: TensorRT when engines are given (``--engine-dir``; building them takes
-    minutes, so auto never starts that), build_translator supports it and the tensorrt package
-    is installed; else the Triton kernels; else eager. auto on CPU: eager (torch.compile needs a
+    minutes, so auto never starts that) and the tensorrt package is installed; else the Triton kernels; else eager. auto on CPU: eager (torch.compile needs a
     C++ toolchain and a long warm-up, and the Triton kernels only run interpreted on CPU)."""
     if requested != "auto":
         return requested, "as requested"
     cuda = torch.cuda.is_available() and device != "cpu"
-    known = available_backends()
-    if cuda and engine_dir and "tensorrt" in known and _importable("tensorrt"):
+    if cuda and engine_dir and _importable("tensorrt"):
         return "tensorrt", f"CUDA, TensorRT and engines in {engine_dir}"
     if cuda and _importable("triton"):
         return "triton", "CUDA and Triton available"
