@@ -18,13 +18,17 @@ Kernel shape by row length (a row is one (b, c) plane of H*W elements):
   row), a small kernel that adds the chunks and forms the statistics (``_finalize_*``),
   then an elementwise pass: three launches, no host-side arithmetic.
 For channels_last, tiles are wide in C (coalesced along the contiguous channel axis): a
-dedicated tile shape of the same kernels, no copy. Block sizes follow from row length and
-layout; there is no autotuning until a GPU benchmark shows a tile choice that pays.
+dedicated tile shape of the same kernels, no copy.
+
+Tuning: the single-pass tile follows from row length and layout; its warp count, the split
+reduction's warp count and the elementwise pass's tile are autotuned on the GPU per (C, H*W,
+layout). In Triton's CPU interpreter each kernel runs its first configuration untimed.
 """
 from __future__ import annotations
 
 import functools
-from typing import Optional, Tuple
+import os
+from typing import List, Optional, Tuple
 
 import torch
 
@@ -47,6 +51,34 @@ FUSED_CHANNELS_LAST_C = 16
 PROGRAMS_PER_SM = 4
 # Rows (or channels) per program when the partial sums are combined into statistics.
 FINALIZE_BLOCK = 1024
+# Elementwise-pass tiles (BLOCK_C, BLOCK_HW, num_warps) the autotuner chooses from, by layout.
+ELEMENTWISE_TILES_NCHW = ((1, 1024, 4), (1, 2048, 4), (1, 4096, 8), (2, 2048, 8))
+ELEMENTWISE_TILES_CHANNELS_LAST = ((64, 64, 4), (32, 128, 4), (128, 32, 4), (64, 128, 8))
+INTERPRETER_TILE_NCHW, INTERPRETER_TILE_CHANNELS_LAST = (2, 64, 4), (4, 32, 4)
+# Warp counts tried for the single-pass and split-reduction kernels.
+WARP_CHOICES = (4, 8, 16)
+# Autotuning key: the row shape and the layout (H*W stride 1 for NCHW, C for channels_last).
+TUNING_KEY = ["C", "HW", "sxhw"]
+
+
+def _interpreting() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+def _configs(choices) -> List["triton.Config"]:
+    """Autotuner configurations; the interpreter gets the first only (it cannot time kernels)."""
+    configs = [triton.Config(kwargs, num_warps=warps) for kwargs, warps in choices]
+    return configs[:1] if _interpreting() else configs
+
+
+def _tile_configs(tiles, interpreter_tile) -> List["triton.Config"]:
+    """The interpreter runs ``interpreter_tile``: small, so test rows span several blocks."""
+    tiles = [interpreter_tile] if _interpreting() else tiles
+    return _configs([({"BLOCK_C": c, "BLOCK_HW": hw}, warps) for c, hw, warps in tiles])
+
+
+def _warp_configs() -> List["triton.Config"]:
+    return _configs([({}, warps) for warps in WARP_CHOICES])
 
 
 if triton is not None:
@@ -68,6 +100,7 @@ if triton is not None:
             g = tl.where(y_pre > 0, g, g * 0.2)
         return g
 
+    @triton.autotune(configs=_warp_configs(), key=TUNING_KEY)
     @triton.jit
     def _fused_forward_kernel(
         x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw), any float dtype
@@ -105,6 +138,7 @@ if triton is not None:
         tl.store(mean_ptr + b * C + c64, mean, mask=c_mask)
         tl.store(rstd_ptr + b * C + c64, rstd, mask=c_mask)
 
+    @triton.autotune(configs=_warp_configs(), key=TUNING_KEY)
     @triton.jit
     def _fused_backward_kernel(
         x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw)
@@ -145,6 +179,7 @@ if triton is not None:
         tl.store(sum_dy_ptr + b * C + c64, sum_dy, mask=c_mask)
         tl.store(sum_dy_xhat_ptr + b * C + c64, sum_dy_xhat, mask=c_mask)
 
+    @triton.autotune(configs=_warp_configs(), key=TUNING_KEY)
     @triton.jit
     def _partial_sums_kernel(
         x_ptr,  # (B, C, HW) strided (sxb, sxc, sxhw)
@@ -231,12 +266,14 @@ if triton is not None:
         scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
         res_ptr,  # (B, C, HW) strided (srb, src, srhw); read only when HAS_RESIDUAL
         y_ptr,  # (B, C, HW) strided (syb, syc, syhw)
-        C, HW, n_cblocks, n_hwblocks,
+        C, HW,
         sxb, sxc, sxhw, smb, smc, sab, sac, srb, src, srhw, syb, syc, syhw,
         HAS_AFFINE: tl.constexpr, HAS_RESIDUAL: tl.constexpr, ACT: tl.constexpr,
         BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
     ):
         pid = tl.program_id(0)
+        n_cblocks = tl.cdiv(C, BLOCK_C)
+        n_hwblocks = tl.cdiv(HW, BLOCK_HW)
         row = pid // n_hwblocks
         b = (row // n_cblocks).to(tl.int64)
         c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
@@ -258,6 +295,7 @@ if triton is not None:
             y += r.to(tl.float32)
         tl.store(y_ptr + b * syb + c64[:, None] * syc + hw[None, :] * syhw, y.to(y_ptr.dtype.element_ty), mask=mask)
 
+    @triton.autotune(configs=_warp_configs(), key=TUNING_KEY)
     @triton.jit
     def _partial_grad_sums_kernel(
         x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw)
@@ -370,11 +408,13 @@ if triton is not None:
         scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
         coef_ptr,  # (3, B, C) fp32 contiguous: dx = coef[0] * dy + coef[1] * xhat + coef[2]
         dx_ptr,  # (B, C, HW) strided (sdb, sdc, sdhw)
-        B, C, HW, n_cblocks, n_hwblocks,
+        B, C, HW,
         sxb, sxc, sxhw, sgb, sgc, sghw, smb, smc, sab, sac, sdb, sdc, sdhw,
         HAS_AFFINE: tl.constexpr, ACT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
     ):
         pid = tl.program_id(0)
+        n_cblocks = tl.cdiv(C, BLOCK_C)
+        n_hwblocks = tl.cdiv(HW, BLOCK_HW)
         row = pid // n_hwblocks
         b = (row // n_cblocks).to(tl.int64)
         c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
@@ -401,6 +441,15 @@ if triton is not None:
         dx = c_dy[:, None] * dy + c_xhat[:, None] * xhat + c_one[:, None]
         tl.store(dx_ptr + b * sdb + c64[:, None] * sdc + hw[None, :] * sdhw, dx.to(dx_ptr.dtype.element_ty), mask=mask)
 
+
+    # The elementwise passes, autotuned over tiles shaped for each layout.
+    _normalize_nchw = triton.autotune(_tile_configs(ELEMENTWISE_TILES_NCHW, INTERPRETER_TILE_NCHW), key=TUNING_KEY)(_normalize_kernel)
+    _normalize_channels_last = triton.autotune(
+        _tile_configs(ELEMENTWISE_TILES_CHANNELS_LAST, INTERPRETER_TILE_CHANNELS_LAST), key=TUNING_KEY)(_normalize_kernel)
+    _normalize_backward_nchw = triton.autotune(
+        _tile_configs(ELEMENTWISE_TILES_NCHW, INTERPRETER_TILE_NCHW), key=TUNING_KEY)(_normalize_backward_kernel)
+    _normalize_backward_channels_last = triton.autotune(
+        _tile_configs(ELEMENTWISE_TILES_CHANNELS_LAST, INTERPRETER_TILE_CHANNELS_LAST), key=TUNING_KEY)(_normalize_backward_kernel)
 
 # ----------------------------------------------------------------------------- host side
 
@@ -444,10 +493,6 @@ def _param_view(t: Optional[torch.Tensor], like: torch.Tensor) -> Tuple[torch.Te
     return t, t.stride(0), t.stride(1)
 
 
-def _num_warps(tile: int) -> int:
-    return 4 if tile <= 2048 else (8 if tile <= 8192 else 16)
-
-
 def fused_tile(x: torch.Tensor) -> Optional[Tuple[int, int]]:
     """(BLOCK_C, BLOCK_HW) of the single-pass kernels for x's rows, or None for the split path."""
     c, hw = x.shape[1], x.shape[2] * x.shape[3]
@@ -481,6 +526,11 @@ def _splits(device: torch.device, rows: int, hw: int, block_hw: int) -> Tuple[in
     return triton.cdiv(hw, chunk), chunk
 
 
+def _elementwise_grid(batch: int, c: int, hw: int):
+    """Launch grid of the elementwise passes for the tile the autotuner picks."""
+    return lambda meta: (batch * triton.cdiv(c, meta["BLOCK_C"]) * triton.cdiv(hw, meta["BLOCK_HW"]),)
+
+
 def fused_forward(
     x: torch.Tensor,  # (B or 1, C, H, W)
     scale: Optional[torch.Tensor],  # (B, C) or None
@@ -505,7 +555,7 @@ def fused_forward(
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, sab, sac,
         0 if rv.shape[0] == 1 else srb, src, srhw, syb, syc, syhw,
         HAS_AFFINE=scale is not None, HAS_RESIDUAL=residual is not None, ACT=activation_code(activation),
-        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+        BLOCK_C=block_c, BLOCK_HW=block_hw,
     )
     return y, mean, rstd
 
@@ -534,7 +584,7 @@ def fused_backward(
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1),
         sab, sac, sdb, sdc, sdhw,
         HAS_AFFINE=scale is not None, ACT=activation_code(activation),
-        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+        BLOCK_C=block_c, BLOCK_HW=block_hw,
     )
     return dx, sum_dy, sum_dy_xhat
 
@@ -558,7 +608,7 @@ def split_statistics(
     s2 = torch.empty_like(s1)
     _partial_sums_kernel[(batch * n_cblocks * n_splits,)](
         xv, s1, s2, batch, c, hw, n_cblocks, n_splits, chunk, sxb, sxc, sxhw,
-        SHIFT_PER_SAMPLE=per_sample, BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+        SHIFT_PER_SAMPLE=per_sample, BLOCK_C=block_c, BLOCK_HW=block_hw,
     )
     stat_shape = (batch,) if per_sample else (batch, c)
     mean = torch.empty(stat_shape, dtype=torch.float32, device=x.device)
@@ -588,14 +638,12 @@ def normalize(
     rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
     scale_t, sab, sac = _param_view(scale, xv)
     bias_t, _, _ = _param_view(bias, xv)
-    block_c, block_hw = _split_tile(x)
-    n_cblocks, n_hwblocks = triton.cdiv(c, block_c), triton.cdiv(hw, block_hw)
-    _normalize_kernel[(batch * n_cblocks * n_hwblocks,)](
-        xv, mean, rstd, scale_t, bias_t, rv, y, c, hw, n_cblocks, n_hwblocks,
+    kernel = _normalize_channels_last if is_channels_last(x) else _normalize_nchw
+    kernel[_elementwise_grid(batch, c, hw)](
+        xv, mean, rstd, scale_t, bias_t, rv, y, c, hw,
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, mean.stride(0), mean.stride(1), sab, sac,
         0 if rv.shape[0] == 1 else srb, src, srhw, syb, syc, syhw,
         HAS_AFFINE=scale is not None, HAS_RESIDUAL=residual is not None, ACT=activation_code(activation),
-        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
     )
     return y
 
@@ -625,7 +673,7 @@ def split_grad_terms(
         xv, gv, mean, rstd, scale_t, bias_t, s1, s2, batch, c, hw, n_cblocks, n_splits, chunk,
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1), sab, sac,
         HAS_AFFINE=scale is not None, ACT=activation_code(activation),
-        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
+        BLOCK_C=block_c, BLOCK_HW=block_hw,
     )
     sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
     sum_dy_xhat = torch.empty_like(sum_dy)
@@ -655,13 +703,11 @@ def normalize_backward(
     _, sdb, sdc, sdhw = rows_view(dx)
     scale_t, sab, sac = _param_view(scale, xv)
     bias_t, _, _ = _param_view(bias, xv)
-    block_c, block_hw = _split_tile(x)
-    n_cblocks, n_hwblocks = triton.cdiv(c, block_c), triton.cdiv(hw, block_hw)
-    _normalize_backward_kernel[(batch * n_cblocks * n_hwblocks,)](
-        xv, gv, mean, rstd, scale_t, bias_t, coef, dx, batch, c, hw, n_cblocks, n_hwblocks,
+    kernel = _normalize_backward_channels_last if is_channels_last(x) else _normalize_backward_nchw
+    kernel[_elementwise_grid(batch, c, hw)](
+        xv, gv, mean, rstd, scale_t, bias_t, coef, dx, batch, c, hw,
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1),
         sab, sac, sdb, sdc, sdhw,
         HAS_AFFINE=scale is not None, ACT=activation_code(activation),
-        BLOCK_C=block_c, BLOCK_HW=block_hw, num_warps=_num_warps(block_c * block_hw),
     )
     return dx

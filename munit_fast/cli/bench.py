@@ -12,7 +12,8 @@ from collections import defaultdict
 
 from munit_fast.errors import MunitError
 
-FIGURES = ("GB/s", "images/s", "effective_gflops", "max_abs_error", "max_abs_error_vs_fp32_ref", "psnr_db")
+FIGURES = ("ms_per_call", "host_ms_per_call", "GB/s", "images/s", "effective_gflops", "max_abs_error",
+           "max_abs_error_vs_fp32_ref", "psnr_db")
 
 
 def add_parser(subparsers):
@@ -78,7 +79,7 @@ def other_table(benchmarks) -> str:
     rows = [b for b in benchmarks if not {"backend", "resolution", "styles"} <= set(b.get("extra_info", {}))]
     if not rows:
         return ""
-    lines = ["| benchmark | median ms | figures |", "|---|---|---|"]
+    lines = ["| benchmark | median ms per round | figures |", "|---|---|---|"]
     for bench in rows:
         info = bench.get("extra_info", {})
         figures = ", ".join(f"{k} {info[k]:.4g}" for k in FIGURES if isinstance(info.get(k), (int, float)))
