@@ -18,16 +18,17 @@ import torch.nn.functional as F
 
 from . import norm_act
 from .activation import apply_activation_ref
-from .dispatch import resolve_impl
+from .dispatch import needs_autograd, resolve_impl
 from .precision import statistics_dtype
 
 
-def _instance_forward(
+def instance_forward(
     x: torch.Tensor,  # (B or 1, C, H, W)
     scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
     residual: Optional[torch.Tensor],  # (B or 1, C, H, W) or None
-    activation: str, eps: float, batch: int,
+    activation: str, eps: float,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # y (B, C, H, W); mean, rstd (B, C) fp32
+    batch = x.shape[0] if scale is None else scale.shape[0]
     tile = norm_act.fused_tile(x)
     if tile is not None:
         return norm_act.fused_forward(x, scale, bias, residual, activation, eps, batch, tile)
@@ -39,7 +40,7 @@ def _instance_forward(
     return y, mean, rstd
 
 
-def _instance_backward(
+def instance_backward(
     grad: torch.Tensor,  # (B, C, H, W)
     x: torch.Tensor,  # (B or 1, C, H, W)
     mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32
@@ -59,8 +60,7 @@ class AdaINFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, scale, bias, residual, activation, eps):
-        batch = x.shape[0] if scale is None else scale.shape[0]
-        y, mean, rstd = _instance_forward(x, scale, bias, residual, activation, eps, batch)
+        y, mean, rstd = instance_forward(x, scale, bias, residual, activation, eps)
         ctx.save_for_backward(x, scale, bias, mean, rstd)
         ctx.activation = activation
         ctx.residual_meta = None if residual is None else (residual.shape[0], residual.dtype)
@@ -72,7 +72,7 @@ class AdaINFunction(torch.autograd.Function):
         need_x, need_scale, need_bias, need_res = ctx.needs_input_grad[:4]
         dx = dscale = dbias = dres = None
         if need_x or need_scale or need_bias:
-            dx, sum_dy, sum_dy_xhat = _instance_backward(grad, x, mean, rstd, scale, bias, ctx.activation)
+            dx, sum_dy, sum_dy_xhat = instance_backward(grad, x, mean, rstd, scale, bias, ctx.activation)
             if need_x and x.shape[0] != dx.shape[0]:  # x broadcast over K styles
                 dx = dx.sum(0, keepdim=True)
             dx = dx if need_x else None
@@ -95,7 +95,9 @@ def adain(
     impl: str = "auto",
 ) -> torch.Tensor:  # (B, C, H, W)
     if resolve_impl(impl, x) == "triton":
-        return AdaINFunction.apply(x, scale, bias, residual, activation, eps)
+        if needs_autograd(x, scale, bias, residual):
+            return AdaINFunction.apply(x, scale, bias, residual, activation, eps)
+        return instance_forward(x, scale, bias, residual, activation, eps)[0]
     return adain_ref(x, scale, bias, activation, residual, eps)
 
 

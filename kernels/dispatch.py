@@ -57,3 +57,9 @@ def resolve_impl(impl: str, x: torch.Tensor) -> str:
             )
         return "triton"
     return "triton" if usable and x.is_cuda else "ref"
+
+
+def needs_autograd(*tensors) -> bool:
+    """True when a call must record its backward (grad mode on and an input requires grad);
+    otherwise the kernels run without an ``autograd.Function`` (less host time per call)."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)

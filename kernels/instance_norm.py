@@ -9,8 +9,8 @@ from typing import Optional
 import torch
 
 from .activation import apply_activation_ref
-from .adain import AdaINFunction, instance_normalize_ref
-from .dispatch import resolve_impl
+from .adain import AdaINFunction, instance_forward, instance_normalize_ref
+from .dispatch import needs_autograd, resolve_impl
 from .precision import statistics_dtype
 
 
@@ -22,7 +22,9 @@ def instance_norm(
     impl: str = "auto",
 ) -> torch.Tensor:  # (B, C, H, W)
     if resolve_impl(impl, x) == "triton":
-        return AdaINFunction.apply(x, None, None, residual, activation, eps)
+        if needs_autograd(x, residual):
+            return AdaINFunction.apply(x, None, None, residual, activation, eps)
+        return instance_forward(x, None, None, residual, activation, eps)[0]
     return instance_norm_ref(x, activation, residual, eps)
 
 

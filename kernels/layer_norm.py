@@ -17,7 +17,7 @@ import torch
 
 from . import norm_act
 from .activation import apply_activation_ref
-from .dispatch import resolve_impl
+from .dispatch import needs_autograd, resolve_impl
 from .precision import statistics_dtype
 
 
@@ -91,7 +91,9 @@ def layer_norm(
     impl: str = "auto",
 ) -> torch.Tensor:  # (B, C, H, W)
     if resolve_impl(impl, x) == "triton":
-        return LayerNormFunction.apply(x, gamma, beta, activation, eps)
+        if needs_autograd(x, gamma, beta):
+            return LayerNormFunction.apply(x, gamma, beta, activation, eps)
+        return _layer_norm_forward(x, gamma, beta, activation, eps)[0]
     return layer_norm_ref(x, gamma, beta, activation, eps)
 
 

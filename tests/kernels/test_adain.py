@@ -82,3 +82,14 @@ def test_statistics_stay_accurate_with_a_large_mean(kernel_path):
     x = make((2, 3, 19, 23)) + 1000.0
     scale, bias = make((2, 3)), make((2, 3))
     torch.testing.assert_close(adain(x, scale, bias, impl="triton"), adain_ref(x, scale, bias), atol=1e-3, rtol=0)
+
+
+def test_inference_calls_skip_autograd_and_match_training_calls(kernel_path):
+    """Without grad the kernels run with no autograd.Function: same values, no graph kept."""
+    shape = (2, 5, 7, 9)
+    x, scale, bias, residual = (make(s).requires_grad_() for s in (shape, shape[:2], shape[:2], shape))
+    tracked = adain(x, scale, bias, "relu", residual, impl="triton")
+    with torch.no_grad():
+        untracked = adain(x, scale, bias, "relu", residual, impl="triton")
+    assert tracked.grad_fn is not None and untracked.grad_fn is None
+    torch.testing.assert_close(untracked, tracked, rtol=0, atol=0)

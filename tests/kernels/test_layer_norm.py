@@ -46,3 +46,14 @@ def test_low_precision(dtype, atol, rtol, channels_last, kernel_path):
     leaves = [make(shape, dtype, channels_last)] + _params(shape[1], dtype)
     y = assert_matches_reference(_fast("relu"), _ref("relu"), leaves, atol, rtol)
     assert y.dtype == dtype
+
+
+def test_inference_calls_skip_autograd_and_match_training_calls(kernel_path):
+    """Without grad the kernels run with no autograd.Function: same values, no graph kept."""
+    x = make((2, 5, 7, 9)).requires_grad_()
+    gamma, beta = (p.requires_grad_() for p in _params(5))
+    tracked = layer_norm(x, gamma, beta, "relu", impl="triton")
+    with torch.no_grad():
+        untracked = layer_norm(x, gamma, beta, "relu", impl="triton")
+    assert tracked.grad_fn is not None and untracked.grad_fn is None
+    torch.testing.assert_close(untracked, tracked, rtol=0, atol=0)
