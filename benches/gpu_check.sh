@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One short GPU check (< 8 minutes on an H100/H200): the Triton kernels compiled (not interpreted)
+# One short GPU check (< 9 minutes on an H100/H200): the Triton kernels compiled (not interpreted)
 # against their references, the CUDA-only tests, and the GPU benchmarks. Results land in
 # benches/results/<gpu>-*.json (and in $OUT when set), with a log of every step.
 #
@@ -31,17 +31,24 @@ step() {  # step NAME SECONDS COMMAND...
 $PY -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -n 3 | tee -a "$LOG"
 
 BENCH="--benchmark-only --benchmark-min-rounds=5 --benchmark-max-time=0.3"
-step kernel-tests 120 $PY -m pytest -q -x -p no:cacheprovider tests/kernels --junitxml "$RESULTS/$GPU-kernel-tests.xml"
-step kernel-bench 90 $PY -m pytest -q -p no:cacheprovider benches/test_bench_adain.py benches/test_bench_instance_norm.py \
-  benches/test_bench_layer_norm.py $BENCH --benchmark-json "$RESULTS/$GPU-kernels.json"
-step generator-bench 50 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
+KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py benches/test_bench_layer_norm.py"
+# Correctness first: the kernels compiled (their first tile each: autotuning every test shape
+# would take minutes), CUDA graphs, the translator and the mixed-precision trainer on CUDA.
+step kernel-tests 110 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
+  --junitxml "$RESULTS/$GPU-kernel-tests.xml"
+step cuda-tests 60 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
+  tests/training/test_precision.py --junitxml "$RESULTS/$GPU-cuda-tests.xml"
+# Speed, most important first: kernel forward (device time, autotuned), the generator with and
+# without kernels and CUDA graphs, forward+backward, the translation grid, training.
+step kernel-bench-fwd 150 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
+  --benchmark-json "$RESULTS/$GPU-kernels.json"
+step generator-bench 70 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
   --benchmark-json "$RESULTS/$GPU-generator-kernels.json"
-step translate-bench 110 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
-  -k "not compile" --benchmark-json "$RESULTS/$GPU-translate.json"
-step train-bench 40 $PY -m pytest -q -p no:cacheprovider benches/test_bench_train.py $BENCH \
-  --benchmark-json "$RESULTS/$GPU-train.json"
-step compile-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
-  -k "compile and 256x256" --benchmark-json "$RESULTS/$GPU-translate-compile.json"
-step cuda-tests 45 $PY -m pytest -q -p no:cacheprovider tests/training/test_precision.py tests/test_translator.py
+step kernel-bench-fwd-bwd 50 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH \
+  -k "fwd_bwd and fp16 and not compile and (res-256px-b8 or up1-256px-b8) and not channels_last" \
+  --benchmark-json "$RESULTS/$GPU-kernels-fwd-bwd.json"
+step translate-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
+  -k "(256x256 or 720x1280) and (K1 or K8) and (original or fp16) and not compile" \
+  --benchmark-json "$RESULTS/$GPU-translate-graphs.json"
 if [ -n "${OUT:-}" ]; then cp "$RESULTS/$GPU"-* "$OUT"/ 2>/dev/null; fi
 echo "results: $(ls "$RESULTS/$GPU"-* 2>/dev/null | tr '\n' ' ')"

@@ -4,7 +4,7 @@ Backends: "eager" (the PyTorch reference), "compile" (torch.compile of the refer
 "triton" (the fused kernels). Without CUDA only "eager" runs: the Triton kernels run only in
 the CPU interpreter there, which measures nothing, and torch.compile's comparison target is
 the GPU. GB/s counts the bytes an ideal kernel must move (each input read once, each output
-written once) divided by the time per call. On CUDA that time is device time (a round replays
+written once) divided by the time per call. On CUDA, forward time is device time (a round replays
 a CUDA graph of GRAPH_CALLS calls, so launch overhead stays out, as it does for a graphed
 translator); the synchronized eager call's wall time is recorded beside it as host_ms_per_call.
 """
@@ -115,25 +115,38 @@ def host_ms_per_call(run: Callable[[], None], repeats: int = 20) -> float:
     return statistics.median(times) * 1e3
 
 
-def record(benchmark, run: Callable[[], None], bytes_moved: int, max_error: float, **info) -> None:
+def back_to_back(run: Callable[[], None], calls: int) -> Callable[[], None]:
+    """``calls`` calls launched back to back, one synchronization: the host's launches overlap
+    the GPU's work, so a round takes the slower of the two."""
+    def calls_then_sync():
+        for _ in range(calls):
+            run()
+        torch.cuda.synchronize()
+
+    return calls_then_sync
+
+
+def record(benchmark, run: Callable[[], None], bytes_moved: int, max_error: float, mode: str, **info) -> None:
     """Time ``run`` and store the per-call time, GB/s, max error and the hardware in extra_info.
 
-    On CUDA a benchmark round replays a CUDA graph of GRAPH_CALLS calls (device time, the
-    figure GB/s is computed from) and the synchronized eager call is timed beside it
-    (host_ms_per_call). On CPU a round is one call.
+    On CUDA a benchmark round is GRAPH_CALLS calls: forward rounds replay a CUDA graph (device
+    time, launch overhead excluded), forward + backward rounds launch them back to back (autograd
+    stays out of graph capture); the synchronized eager call is timed beside them as
+    host_ms_per_call. On CPU a round is one call.
     """
     synchronized(run)()  # warm-up: compilation and autotuning stay out of the timing
-    calls, timed = 1, synchronized(run)
-    timing = "wall time of one call"
+    calls, timed, timing = 1, synchronized(run), "wall time of one call"
     if CUDA:
         info["host_ms_per_call"] = host_ms_per_call(run)
-        try:
-            timed, calls = graph_replay(run, GRAPH_CALLS), GRAPH_CALLS
-            timing = f"device time: one round replays a CUDA graph of {GRAPH_CALLS} calls"
-        except RuntimeError as error:  # an op that cannot be captured is timed as the caller sees it
-            timing = f"wall time of one synchronized call (CUDA graph capture failed: {str(error).splitlines()[0]})"
+        calls = GRAPH_CALLS
+        timed, timing = back_to_back(run, calls), f"stream time: a round launches {calls} calls back to back"
+        if mode == "fwd":
+            try:
+                timed, timing = graph_replay(run, calls), f"device time: a round replays a CUDA graph of {calls} calls"
+            except RuntimeError as error:  # measured as launched, with the reason on record
+                timing += f" (CUDA graph capture failed: {str(error).splitlines()[0]})"
     benchmark(timed)
-    benchmark.extra_info.update(info, hardware=hardware(), max_abs_error_vs_fp32_ref=max_error,
+    benchmark.extra_info.update(info, mode=mode, hardware=hardware(), max_abs_error_vs_fp32_ref=max_error,
                                 bytes_moved=bytes_moved, timing=timing, calls_per_round=calls)
     stats = getattr(benchmark, "stats", None)
     if stats is not None and stats.stats.median > 0:

@@ -36,6 +36,8 @@ BACKENDS = {
     "eager-bf16": (dict(precision="bf16", channels_last=True), ("cpu", "cuda")),
     "eager-fp16": (dict(precision="fp16", channels_last=True), ("cuda",)),
     "triton-fp16": (dict(precision="fp16", channels_last=True, kernels="triton"), ("cuda",)),
+    "eager-fp16-graphs": (dict(precision="fp16", channels_last=True, cuda_graphs=True), ("cuda",)),
+    "triton-fp16-graphs": (dict(precision="fp16", channels_last=True, kernels="triton", cuda_graphs=True), ("cuda",)),
     "compile-fp16": (dict(precision="fp16", channels_last=True, compile=True), ("cuda",)),
     "compile-fp32": (dict(channels_last=True, compile=True), ("cpu",)),
     "onnx-fp32": (None, ("cpu",)),  # ONNX Runtime (CPU execution provider) on the exported split graphs

@@ -22,7 +22,8 @@ dedicated tile shape of the same kernels, no copy.
 
 Tuning: the single-pass tile follows from row length and layout; its warp count, the split
 reduction's warp count and the elementwise pass's tile are autotuned on the GPU per (C, H*W,
-layout). In Triton's CPU interpreter each kernel runs its first configuration untimed.
+layout). In Triton's CPU interpreter, or with MUNIT_FAST_AUTOTUNE=0, each kernel runs its
+first configuration untimed.
 """
 from __future__ import annotations
 
@@ -59,16 +60,22 @@ INTERPRETER_TILE_NCHW, INTERPRETER_TILE_CHANNELS_LAST = (2, 64, 4), (4, 32, 4)
 WARP_CHOICES = (4, 8, 16)
 # Autotuning key: the row shape and the layout (H*W stride 1 for NCHW, C for channels_last).
 TUNING_KEY = ["C", "HW", "sxhw"]
+AUTOTUNE_ENV_VAR = "MUNIT_FAST_AUTOTUNE"
 
 
 def _interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
+def _autotuning() -> bool:
+    """Off in the interpreter (it cannot time kernels) and with MUNIT_FAST_AUTOTUNE=0 (quick
+    compiled test runs); each kernel then runs its first configuration."""
+    return not _interpreting() and os.environ.get(AUTOTUNE_ENV_VAR, "1") != "0"
+
+
 def _configs(choices) -> List["triton.Config"]:
-    """Autotuner configurations; the interpreter gets the first only (it cannot time kernels)."""
     configs = [triton.Config(kwargs, num_warps=warps) for kwargs, warps in choices]
-    return configs[:1] if _interpreting() else configs
+    return configs if _autotuning() else configs[:1]
 
 
 def _tile_configs(tiles, interpreter_tile) -> List["triton.Config"]:
@@ -120,19 +127,23 @@ if triton is not None:
         c_mask = c < C
         mask = c_mask[:, None] & (hw < HW)[None, :]
         c64 = c.to(tl.int64)
+        # Every load is issued before the reductions, so the residual's and the parameters'
+        # memory latency overlaps the statistics.
         x = tl.load(x_ptr + b * sxb + c64[:, None] * sxc + hw[None, :] * sxhw, mask=mask, other=0.0)
+        if HAS_RESIDUAL:
+            r = tl.load(res_ptr + b * srb + c64[:, None] * src + hw[None, :] * srhw, mask=mask, other=0.0)
+        if HAS_AFFINE:
+            scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
+            bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
         x = x.to(tl.float32)
         mean = tl.sum(x, axis=1) / HW
         centered = tl.where(mask, x - mean[:, None], 0.0)
         rstd = 1.0 / tl.sqrt(tl.sum(centered * centered, axis=1) / HW + eps)
         y = centered * rstd[:, None]
         if HAS_AFFINE:
-            scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
-            bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
             y = y * scale[:, None] + bias[:, None]
         y = _activation(y, ACT)
         if HAS_RESIDUAL:
-            r = tl.load(res_ptr + b * srb + c64[:, None] * src + hw[None, :] * srhw, mask=mask, other=0.0)
             y += r.to(tl.float32)
         tl.store(y_ptr + b * syb + c64[:, None] * syc + hw[None, :] * syhw, y.to(y_ptr.dtype.element_ty), mask=mask)
         tl.store(mean_ptr + b * C + c64, mean, mask=c_mask)

@@ -18,12 +18,13 @@ BACKENDS = EAGER_BACKENDS + EXPORT_BACKENDS
 
 def build_translator(config, checkpoint, direction: str = "a2b", backend: str = "eager", device: str = "cpu",
                      precision: str = "fp32", channels_last: bool = False, onnx_dir: Optional[str] = None,
-                     engine_dir: Optional[str] = None) -> Translator:
+                     engine_dir: Optional[str] = None, cuda_graphs: bool = False) -> Translator:
     """config: MunitConfig or YAML path; checkpoint: original gen_*.pt path.
 
     backend "onnx": ONNX Runtime on the split graphs in ``onnx_dir`` (exported there, or into a
     cache folder, when missing); "tensorrt": TensorRT engines in ``engine_dir`` (built from the
-    ONNX graphs when missing).
+    ONNX graphs when missing). ``cuda_graphs`` (eager backends on CUDA): replay each encode and
+    decode from a CUDA graph captured per input shape.
     """
     if direction not in DIRECTIONS:
         raise MunitError(f"--direction {direction!r}: expected a2b or b2a")
@@ -32,13 +33,15 @@ def build_translator(config, checkpoint, direction: str = "a2b", backend: str = 
     if backend not in BACKENDS:
         raise MunitError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend in EXPORT_BACKENDS:
+        if cuda_graphs:
+            raise MunitError(f"--cuda-graphs applies to the eager, triton and compile backends, not --backend {backend}")
         return Translator(_export_backend(config, checkpoint, direction, backend, device, precision, onnx_dir,
                                           engine_dir))
     gen_a, gen_b = load_generators(config, checkpoint)
     source, target = (gen_a, gen_b) if direction == "a2b" else (gen_b, gen_a)
     return Translator(EagerBackend(source, target, device=device, precision=precision, channels_last=channels_last,
                                    kernels="triton" if backend == "triton" else "auto",
-                                   compile=backend == "compile"))
+                                   compile=backend == "compile", cuda_graphs=cuda_graphs))
 
 
 def _export_backend(config: MunitConfig, checkpoint, direction: str, backend: str, device: str, precision: str,
