@@ -34,20 +34,20 @@ BENCH="--benchmark-only --benchmark-min-rounds=5 --benchmark-max-time=0.3"
 KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py benches/test_bench_layer_norm.py"
 # Correctness first: the kernels compiled (their first tile each: autotuning every test shape
 # would take minutes), CUDA graphs, the translator and the mixed-precision trainer on CUDA.
-step kernel-tests 110 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
+step kernel-tests 100 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
   --junitxml "$RESULTS/$GPU-kernel-tests.xml"
-step cuda-tests 60 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
+step cuda-tests 50 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
   tests/training/test_precision.py --junitxml "$RESULTS/$GPU-cuda-tests.xml"
 # Speed, most important first: kernel forward (device time, autotuned), the generator with and
 # without kernels and CUDA graphs, forward+backward, the translation grid, training.
-step kernel-bench-fwd 150 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
+step kernel-bench-fwd 130 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
   --benchmark-json "$RESULTS/$GPU-kernels.json"
-step generator-bench 70 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
+step generator-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
   --benchmark-json "$RESULTS/$GPU-generator-kernels.json"
-step kernel-bench-fwd-bwd 50 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH \
+step kernel-bench-fwd-bwd 40 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH \
   -k "fwd_bwd and fp16 and not compile and (res-256px-b8 or up1-256px-b8) and not channels_last" \
   --benchmark-json "$RESULTS/$GPU-kernels-fwd-bwd.json"
-step translate-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
+step translate-bench 50 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
   -k "(256x256 or 720x1280) and (K1 or K8) and (original or fp16) and not compile" \
   --benchmark-json "$RESULTS/$GPU-translate-graphs.json"
 if [ -n "${OUT:-}" ]; then cp "$RESULTS/$GPU"-* "$OUT"/ 2>/dev/null; fi
