@@ -15,9 +15,11 @@ GPU=$($PY -c "import torch; print(torch.cuda.get_device_name(0).replace(' ', '-'
 RESULTS=benches/results
 mkdir -p "$RESULTS"
 LOG="$RESULTS/$GPU-gpu_check.log"
+STARTED=$(mktemp) && sleep 1  # results written after this file are this run's
 : > "$LOG"
-step() {  # step NAME SECONDS COMMAND...
+step() {  # step NAME SECONDS COMMAND...; GPU_CHECK_STEPS="name ..." runs only those steps
   local name=$1 limit=$2; shift 2
+  if [ -n "${GPU_CHECK_STEPS:-}" ] && [[ " $GPU_CHECK_STEPS " != *" $name "* ]]; then return; fi
   echo "=== $name (limit ${limit}s): $*" | tee -a "$LOG"
   local start=$SECONDS
   timeout --signal=INT "$limit" "$@" 2>&1 | tail -n 40 | tee -a "$LOG"
@@ -34,9 +36,9 @@ BENCH="--benchmark-only --benchmark-min-rounds=5 --benchmark-max-time=0.3"
 KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py benches/test_bench_layer_norm.py"
 # Correctness first: the kernels compiled (their first tile each: autotuning every test shape
 # would take minutes), CUDA graphs, the translator and the mixed-precision trainer on CUDA.
-step kernel-tests 100 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
+step kernel-tests 120 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
   --junitxml "$RESULTS/$GPU-kernel-tests.xml"
-step cuda-tests 50 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
+step cuda-tests 70 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
   tests/training/test_precision.py --junitxml "$RESULTS/$GPU-cuda-tests.xml"
 # Speed, most important first: kernel forward (device time, autotuned), the generator with and
 # without kernels and CUDA graphs, forward+backward, the translation grid, training.
@@ -50,5 +52,5 @@ step kernel-bench-fwd-bwd 40 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHE
 step translate-bench 50 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
   -k "(256x256 or 720x1280) and (K1 or K8) and (original or fp16) and not compile" \
   --benchmark-json "$RESULTS/$GPU-translate-graphs.json"
-if [ -n "${OUT:-}" ]; then cp "$RESULTS/$GPU"-* "$OUT"/ 2>/dev/null; fi
+if [ -n "${OUT:-}" ]; then find "$RESULTS" -name "$GPU-*" -newer "$STARTED" -exec cp {} "$OUT"/ \;; fi
 echo "results: $(ls "$RESULTS/$GPU"-* 2>/dev/null | tr '\n' ' ')"

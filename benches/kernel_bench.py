@@ -6,7 +6,9 @@ the CPU interpreter there, which measures nothing, and torch.compile's compariso
 the GPU. GB/s counts the bytes an ideal kernel must move (each input read once, each output
 written once) divided by the time per call. On CUDA, forward time is device time (a round replays
 a CUDA graph of GRAPH_CALLS calls, so launch overhead stays out, as it does for a graphed
-translator); the synchronized eager call's wall time is recorded beside it as host_ms_per_call.
+translator) and the calls cycle through copies of the inputs larger than the L2 cache together,
+so GB/s is DRAM bandwidth; the synchronized eager call's wall time is recorded beside it as
+host_ms_per_call.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import os
 import platform
 import statistics
 import time
-from typing import Callable, Sequence
+from typing import Callable, List, Sequence
 
 import pytest
 import torch
@@ -83,19 +85,34 @@ def synchronized(run: Callable[[], None]) -> Callable[[], None]:
     return call
 
 
-def graph_replay(run: Callable[[], None], calls: int) -> Callable[[], None]:
-    """``calls`` back-to-back calls of ``run`` captured in one CUDA graph: replaying it measures
-    the GPU's time per call without the host's launch overhead (the kernels' own speed)."""
+def input_copies(inputs: Sequence[torch.Tensor]) -> List[Sequence[torch.Tensor]]:
+    """The inputs and enough copies of them to exceed twice the GPU's L2 cache: calls cycle
+    through the copies, so every call reads its inputs from DRAM, not from the cache."""
+    if not CUDA:
+        return [inputs]
+    size = sum(t.numel() * t.element_size() for t in inputs if t is not None)
+    l2 = getattr(torch.cuda.get_device_properties(0), "L2_cache_size", 64 * 2**20)
+    count = max(1, min(GRAPH_CALLS, -(-2 * l2 // size)))
+
+    def copy(t):
+        return None if t is None else t.detach().clone().requires_grad_(t.requires_grad)
+
+    return [inputs] + [[copy(t) for t in inputs] for _ in range(count - 1)]
+
+
+def graph_replay(runs: Sequence[Callable[[], None]], calls: int) -> Callable[[], None]:
+    """``calls`` back-to-back calls (cycling through ``runs``) captured in one CUDA graph:
+    replaying it measures the GPU's time per call without the host's launch overhead."""
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
-        for _ in range(2):
+        for run in runs:
             run()
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
-        for _ in range(calls):
-            run()
+        for i in range(calls):
+            runs[i % len(runs)]()
 
     def replay():
         graph.replay()
@@ -115,34 +132,42 @@ def host_ms_per_call(run: Callable[[], None], repeats: int = 20) -> float:
     return statistics.median(times) * 1e3
 
 
-def back_to_back(run: Callable[[], None], calls: int) -> Callable[[], None]:
-    """``calls`` calls launched back to back, one synchronization: the host's launches overlap
-    the GPU's work, so a round takes the slower of the two."""
+def back_to_back(runs: Sequence[Callable[[], None]], calls: int) -> Callable[[], None]:
+    """``calls`` calls (cycling through ``runs``) launched back to back, one synchronization:
+    the host's launches overlap the GPU's work, so a round takes the slower of the two."""
     def calls_then_sync():
-        for _ in range(calls):
-            run()
+        for i in range(calls):
+            runs[i % len(runs)]()
         torch.cuda.synchronize()
 
     return calls_then_sync
 
 
-def record(benchmark, run: Callable[[], None], bytes_moved: int, max_error: float, mode: str, **info) -> None:
-    """Time ``run`` and store the per-call time, GB/s, max error and the hardware in extra_info.
+def record(benchmark, fn: Callable, inputs: Sequence[torch.Tensor], mode: str, bytes_moved: int,
+           max_error: float, **info) -> None:
+    """Time ``fn(*inputs)`` (``mode`` "fwd" or "fwd_bwd") and store the per-call time, GB/s,
+    max error and the hardware in extra_info.
 
-    On CUDA a benchmark round is GRAPH_CALLS calls: forward rounds replay a CUDA graph (device
-    time, launch overhead excluded), forward + backward rounds launch them back to back (autograd
-    stays out of graph capture); the synchronized eager call is timed beside them as
-    host_ms_per_call. On CPU a round is one call.
+    On CUDA a benchmark round is GRAPH_CALLS calls cycling through copies of the inputs larger
+    than the L2 cache together (DRAM traffic, as in a real network): forward rounds replay a
+    CUDA graph (device time, launch overhead excluded), forward + backward rounds launch the
+    calls back to back (autograd stays out of graph capture); the synchronized eager call is
+    timed beside them as host_ms_per_call. On CPU a round is one call.
     """
+    run = step(fn, inputs, mode)
     synchronized(run)()  # warm-up: compilation and autotuning stay out of the timing
     calls, timed, timing = 1, synchronized(run), "wall time of one call"
     if CUDA:
         info["host_ms_per_call"] = host_ms_per_call(run)
+        copies = input_copies(inputs)
+        runs = [step(fn, copy, mode) for copy in copies]
         calls = GRAPH_CALLS
-        timed, timing = back_to_back(run, calls), f"stream time: a round launches {calls} calls back to back"
+        timed = back_to_back(runs, calls)
+        timing = f"stream time: a round launches {calls} calls back to back over {len(copies)} input copies"
         if mode == "fwd":
             try:
-                timed, timing = graph_replay(run, calls), f"device time: a round replays a CUDA graph of {calls} calls"
+                timed = graph_replay(runs, calls)
+                timing = f"device time: a round replays a CUDA graph of {calls} calls over {len(copies)} input copies"
             except RuntimeError as error:  # measured as launched, with the reason on record
                 timing += f" (CUDA graph capture failed: {str(error).splitlines()[0]})"
     benchmark(timed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernel_bench import BACKENDS, DEVICE, DTYPES, MODES, SHAPES, max_error, op_for, record, skip_unavailable, step
+from kernel_bench import BACKENDS, DEVICE, DTYPES, MODES, SHAPES, max_error, op_for, record, skip_unavailable
 from munit_fast.kernels import adain, adain_ref
 
 
@@ -41,5 +41,5 @@ def test_adain(benchmark, shape, dtype, backend, mode):
         error = max_error(op(*inputs), _ref(*(t.float() for t in inputs)))
     tensor_bytes = x.numel() * x.element_size()
     bytes_moved = 3 * tensor_bytes + (3 * tensor_bytes if grad else 0)
-    record(benchmark, step(op, inputs, mode), bytes_moved, error, op="adain", shape=list(shape),
-           dtype=str(dtype), backend=backend, mode=mode)
+    record(benchmark, op, inputs, mode, bytes_moved, error, op="adain", shape=list(shape),
+           dtype=str(dtype), backend=backend)

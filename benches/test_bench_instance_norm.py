@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernel_bench import BACKENDS, DEVICE, DTYPES, MODES, SHAPES, max_error, op_for, record, skip_unavailable, step
+from kernel_bench import BACKENDS, DEVICE, DTYPES, MODES, SHAPES, max_error, op_for, record, skip_unavailable
 from munit_fast.kernels import instance_norm, instance_norm_ref
 
 
@@ -40,5 +40,5 @@ def test_instance_norm(benchmark, shape, dtype, backend, mode, layout):
         error = max_error(op(x), _ref(x.float()))
     tensor_bytes = x.numel() * x.element_size()
     bytes_moved = 2 * tensor_bytes + (3 * tensor_bytes if mode == "fwd_bwd" else 0)
-    record(benchmark, step(op, (x,), mode), bytes_moved, error, op="instance_norm", shape=list(shape),
-           dtype=str(dtype), backend=backend, mode=mode, layout=layout)
+    record(benchmark, op, (x,), mode, bytes_moved, error, op="instance_norm", shape=list(shape),
+           dtype=str(dtype), backend=backend, layout=layout)

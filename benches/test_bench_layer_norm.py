@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernel_bench import BACKENDS, DEVICE, DTYPES, MODES, max_error, op_for, record, skip_unavailable, step
+from kernel_bench import BACKENDS, DEVICE, DTYPES, MODES, max_error, op_for, record, skip_unavailable
 from munit_fast.kernels import layer_norm, layer_norm_ref
 
 SHAPES = [  # (B, C, H, W) after the decoder's up-sampling convolutions
@@ -46,5 +46,5 @@ def test_layer_norm(benchmark, shape, dtype, backend, mode):
         error = max_error(op(x, gamma, beta), _ref(x.float(), gamma.float(), beta.float()))
     tensor_bytes = x.numel() * x.element_size()
     bytes_moved = 2 * tensor_bytes + (3 * tensor_bytes if grad else 0)
-    record(benchmark, step(op, (x, gamma, beta), mode), bytes_moved, error, op="layer_norm", shape=list(shape),
-           dtype=str(dtype), backend=backend, mode=mode)
+    record(benchmark, op, (x, gamma, beta), mode, bytes_moved, error, op="layer_norm", shape=list(shape),
+           dtype=str(dtype), backend=backend)

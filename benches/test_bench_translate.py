@@ -36,8 +36,9 @@ BACKENDS = {
     "eager-bf16": (dict(precision="bf16", channels_last=True), ("cpu", "cuda")),
     "eager-fp16": (dict(precision="fp16", channels_last=True), ("cuda",)),
     "triton-fp16": (dict(precision="fp16", channels_last=True, kernels="triton"), ("cuda",)),
-    "eager-fp16-graphs": (dict(precision="fp16", channels_last=True, cuda_graphs=True), ("cuda",)),
-    "triton-fp16-graphs": (dict(precision="fp16", channels_last=True, kernels="triton", cuda_graphs=True), ("cuda",)),
+    # Replayed from CUDA graphs, NCHW (on the H200, cuDNN runs this model faster in NCHW).
+    "eager-fp16-nchw-graphs": (dict(precision="fp16", cuda_graphs=True), ("cuda",)),
+    "triton-fp16-nchw-graphs": (dict(precision="fp16", kernels="triton", cuda_graphs=True), ("cuda",)),
     "compile-fp16": (dict(precision="fp16", channels_last=True, compile=True), ("cuda",)),
     "compile-fp32": (dict(channels_last=True, compile=True), ("cpu",)),
     "onnx-fp32": (None, ("cpu",)),  # ONNX Runtime (CPU execution provider) on the exported split graphs

@@ -42,7 +42,7 @@ except ImportError:  # CPU, Jetson or export installs: the reference path runs i
     triton = None
 
 # Largest register tile (elements) for the single-pass kernels; longer rows take the split path.
-MAX_FUSED_TILE = 4096
+MAX_FUSED_TILE = 8192
 # Tile of the split path: (channels, H*W) per program, by layout.
 SPLIT_TILE_NCHW = (1, 2048)
 SPLIT_TILE_CHANNELS_LAST = (64, 64)
@@ -464,6 +464,16 @@ if triton is not None:
 
 # ----------------------------------------------------------------------------- host side
 
+# Host arithmetic in plain Python: triton.cdiv / next_power_of_2 are JIT-aware helpers that cost
+# microseconds per call, and every launch makes several of these calls.
+def cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def next_power_of_2(n: int) -> int:
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
 def activation_code(activation: str) -> int:
     if activation not in FUSED_ACTIVATIONS:
         raise ValueError(f"fused activation must be one of {FUSED_ACTIVATIONS}, got {activation!r}")
@@ -477,18 +487,23 @@ def rows_view(t: torch.Tensor) -> Tuple[torch.Tensor, int, int, int]:
     batch); otherwise an NCHW copy.
     """
     _, _, h, w = t.shape
+    sb, sc, sh, sw = t.stride()
     if w == 1:
-        return t, t.stride(0), t.stride(1), t.stride(2)
-    if h == 1 or t.stride(2) == w * t.stride(3):
-        return t, t.stride(0), t.stride(1), t.stride(3)
+        return t, sb, sc, sh
+    if h == 1 or sh == w * sw:
+        return t, sb, sc, sw
     t = t.contiguous()
-    return t, t.stride(0), t.stride(1), t.stride(3)
+    sb, sc, _, sw = t.stride()
+    return t, sb, sc, sw
 
 
 def is_channels_last(t: torch.Tensor) -> bool:
     """True when channels are the innermost axis in memory (batch stride ignored: it may be 0)."""
-    first = t[:1]
-    return t.shape[1] > 1 and first.is_contiguous(memory_format=torch.channels_last) and not first.is_contiguous()
+    _, c, h, w = t.shape
+    if c == 1 or h * w == 1:
+        return False
+    _, sc, sh, sw = t.stride()
+    return sc == 1 and (w == 1 or sw == c) and (h == 1 or sh == w * c)
 
 
 def empty_like_layout(x: torch.Tensor, batch: int, dtype: torch.dtype) -> torch.Tensor:
@@ -501,25 +516,27 @@ def _param_view(t: Optional[torch.Tensor], like: torch.Tensor) -> Tuple[torch.Te
     """(tensor, stride_b, stride_c) of a (B, C) parameter; ``like`` stands in when absent."""
     if t is None:
         return like, 0, 0
-    return t, t.stride(0), t.stride(1)
+    sb, sc = t.stride()
+    return t, sb, sc
 
 
 def fused_tile(x: torch.Tensor) -> Optional[Tuple[int, int]]:
     """(BLOCK_C, BLOCK_HW) of the single-pass kernels for x's rows, or None for the split path."""
-    c, hw = x.shape[1], x.shape[2] * x.shape[3]
-    block_hw = triton.next_power_of_2(hw)
-    min_c = min(FUSED_CHANNELS_LAST_C, triton.next_power_of_2(c)) if is_channels_last(x) else 1
-    if min_c * block_hw > MAX_FUSED_TILE:
+    return _fused_tile(x.shape[1], x.shape[2] * x.shape[3], is_channels_last(x), MAX_FUSED_TILE, FUSED_CHANNELS_LAST_C)
+
+
+@functools.lru_cache(maxsize=1024)
+def _fused_tile(c: int, hw: int, channels_last: bool, max_tile: int, min_channels_last_c: int):
+    block_hw = next_power_of_2(hw)
+    min_c = min(min_channels_last_c, next_power_of_2(c)) if channels_last else 1
+    if min_c * block_hw > max_tile:
         return None
-    block_c = max(min_c, min(triton.next_power_of_2(c), MAX_FUSED_TILE // block_hw))
-    return block_c, block_hw
+    return max(min_c, min(next_power_of_2(c), max_tile // block_hw)), block_hw
 
 
 def _split_tile(x: torch.Tensor) -> Tuple[int, int]:
     block_c, block_hw = SPLIT_TILE_CHANNELS_LAST if is_channels_last(x) else SPLIT_TILE_NCHW
-    block_c = min(block_c, triton.next_power_of_2(x.shape[1]))
-    block_hw = min(block_hw, triton.next_power_of_2(x.shape[2] * x.shape[3]))
-    return block_c, block_hw
+    return min(block_c, next_power_of_2(x.shape[1])), min(block_hw, next_power_of_2(x.shape[2] * x.shape[3]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -531,15 +548,15 @@ def _target_programs(device: torch.device) -> int:
 
 def _splits(device: torch.device, rows: int, hw: int, block_hw: int) -> Tuple[int, int]:
     """(number of chunks per row, chunk length in elements) for the split reduction."""
-    max_splits = triton.cdiv(hw, block_hw)
-    splits = max(1, min(max_splits, triton.cdiv(_target_programs(device), rows)))
-    chunk = triton.cdiv(triton.cdiv(hw, splits), block_hw) * block_hw
-    return triton.cdiv(hw, chunk), chunk
+    max_splits = cdiv(hw, block_hw)
+    splits = max(1, min(max_splits, cdiv(_target_programs(device), rows)))
+    chunk = cdiv(cdiv(hw, splits), block_hw) * block_hw
+    return cdiv(hw, chunk), chunk
 
 
 def _elementwise_grid(batch: int, c: int, hw: int):
     """Launch grid of the elementwise passes for the tile the autotuner picks."""
-    return lambda meta: (batch * triton.cdiv(c, meta["BLOCK_C"]) * triton.cdiv(hw, meta["BLOCK_HW"]),)
+    return lambda meta: (batch * cdiv(c, meta["BLOCK_C"]) * cdiv(hw, meta["BLOCK_HW"]),)
 
 
 def fused_forward(
@@ -557,10 +574,9 @@ def fused_forward(
     rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
     scale_t, sab, sac = _param_view(scale, xv)
     bias_t, _, _ = _param_view(bias, xv)
-    mean = torch.empty((batch, c), dtype=torch.float32, device=x.device)
-    rstd = torch.empty_like(mean)
+    mean, rstd = torch.empty((2, batch, c), dtype=torch.float32, device=x.device).unbind(0)
     block_c, block_hw = tile
-    n_cblocks = triton.cdiv(c, block_c)
+    n_cblocks = cdiv(c, block_c)
     _fused_forward_kernel[(batch * n_cblocks,)](
         xv, scale_t, bias_t, rv, y, mean, rstd, c, hw, n_cblocks, eps,
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, sab, sac,
@@ -589,7 +605,7 @@ def fused_backward(
     sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
     sum_dy_xhat = torch.empty_like(sum_dy)
     block_c, block_hw = tile
-    n_cblocks = triton.cdiv(c, block_c)
+    n_cblocks = cdiv(c, block_c)
     _fused_backward_kernel[(batch * n_cblocks,)](
         xv, gv, mean, rstd, scale_t, bias_t, dx, sum_dy, sum_dy_xhat, c, hw, n_cblocks,
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1),
@@ -613,7 +629,7 @@ def split_statistics(
     batch, c, hw = x.shape[0], x.shape[1], x.shape[2] * x.shape[3]
     xv, sxb, sxc, sxhw = rows_view(x)
     block_c, block_hw = _split_tile(x)
-    n_cblocks = triton.cdiv(c, block_c)
+    n_cblocks = cdiv(c, block_c)
     n_splits, chunk = _splits(x.device, batch * n_cblocks, hw, block_hw)
     s1 = torch.empty((n_splits, batch, c), dtype=torch.float32, device=x.device)
     s2 = torch.empty_like(s1)
@@ -625,8 +641,8 @@ def split_statistics(
     mean = torch.empty(stat_shape, dtype=torch.float32, device=x.device)
     rstd = torch.empty_like(mean)
     std = torch.empty_like(mean) if per_sample else None
-    block = min(FINALIZE_BLOCK, triton.next_power_of_2(c if per_sample else batch * c))
-    grid = batch if per_sample else triton.cdiv(batch * c, block)
+    block = min(FINALIZE_BLOCK, next_power_of_2(c if per_sample else batch * c))
+    grid = batch if per_sample else cdiv(batch * c, block)
     _finalize_stats_kernel[(grid,)](
         xv, s1, s2, mean, rstd, std if per_sample else mean, batch, c, n_splits, (c if per_sample else 1) * hw,
         eps, sxb, sxc, PER_SAMPLE=per_sample, BLOCK=block,
@@ -676,7 +692,7 @@ def split_grad_terms(
     scale_t, sab, sac = _param_view(scale, xv)
     bias_t, _, _ = _param_view(bias, xv)
     block_c, block_hw = _split_tile(x)
-    n_cblocks = triton.cdiv(c, block_c)
+    n_cblocks = cdiv(c, block_c)
     n_splits, chunk = _splits(x.device, batch * n_cblocks, hw, block_hw)
     s1 = torch.empty((n_splits, batch, c), dtype=torch.float32, device=x.device)
     s2 = torch.empty_like(s1)
@@ -689,8 +705,8 @@ def split_grad_terms(
     sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
     sum_dy_xhat = torch.empty_like(sum_dy)
     coef = torch.empty((3, batch, c), dtype=torch.float32, device=x.device)
-    block = min(FINALIZE_BLOCK, triton.next_power_of_2(c if per_sample else batch * c))
-    grid = batch if per_sample else triton.cdiv(batch * c, block)
+    block = min(FINALIZE_BLOCK, next_power_of_2(c if per_sample else batch * c))
+    grid = batch if per_sample else cdiv(batch * c, block)
     _finalize_grad_kernel[(grid,)](
         s1, s2, rstd, std if per_sample else rstd, scale_t, sum_dy, sum_dy_xhat, coef,
         batch, c, n_splits, (c if per_sample else 1) * hw, rstd.stride(0), rstd.stride(1), sab, sac,
