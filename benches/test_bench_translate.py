@@ -31,13 +31,14 @@ STYLES = [1, 4, 8]
 # backend name -> (EagerBackend options, devices it runs on)
 BACKENDS = {
     "original": (dict(polyphase=False), ("cpu", "cuda")),
-    "eager-fp32": (dict(channels_last=True), ("cpu", "cuda")),
-    "eager-fp32-nchw": (dict(), ("cpu",)),  # on CPUs channels_last costs layout copies around the norms
-    "eager-bf16": (dict(precision="bf16", channels_last=True), ("cpu", "cuda")),
-    "eager-fp16": (dict(precision="fp16", channels_last=True), ("cuda",)),
+    # "eager" rows run the PyTorch reference ops (kernels="ref"); "triton" rows the fused kernels.
+    "eager-fp32": (dict(channels_last=True, kernels="ref"), ("cpu", "cuda")),
+    "eager-fp32-nchw": (dict(kernels="ref"), ("cpu",)),  # on CPUs channels_last costs layout copies around the norms
+    "eager-bf16": (dict(precision="bf16", channels_last=True, kernels="ref"), ("cpu", "cuda")),
+    "eager-fp16": (dict(precision="fp16", channels_last=True, kernels="ref"), ("cuda",)),
     "triton-fp16": (dict(precision="fp16", channels_last=True, kernels="triton"), ("cuda",)),
     # Replayed from CUDA graphs, NCHW (on the H200, cuDNN runs this model faster in NCHW).
-    "eager-fp16-nchw-graphs": (dict(precision="fp16", cuda_graphs=True), ("cuda",)),
+    "eager-fp16-nchw-graphs": (dict(precision="fp16", kernels="ref", cuda_graphs=True), ("cuda",)),
     "triton-fp16-nchw-graphs": (dict(precision="fp16", kernels="triton", cuda_graphs=True), ("cuda",)),
     "compile-fp16": (dict(precision="fp16", channels_last=True, compile=True), ("cuda",)),
     "compile-fp32": (dict(channels_last=True, compile=True), ("cpu",)),

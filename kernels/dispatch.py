@@ -63,3 +63,8 @@ def needs_autograd(*tensors) -> bool:
     """True when a call must record its backward (grad mode on and an input requires grad);
     otherwise the kernels run without an ``autograd.Function`` (less host time per call)."""
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def kernels_run_on(device: torch.device) -> bool:
+    """True when impl "auto" picks the Triton kernels for tensors on ``device``."""
+    return device.type == "cuda" and triton_available() and os.environ.get(ENV_VAR, "auto") != "ref"

@@ -16,6 +16,7 @@ import copy
 import torch
 import torch.nn as nn
 
+from munit_fast.kernels.dispatch import kernels_run_on
 from munit_fast.model import AdaINGen
 from munit_fast.model.upsample_conv import PolyphaseDecoder
 
@@ -52,7 +53,8 @@ class EagerBackend:
         decoder = self._prepare(gen_target.dec, kernels)
         self.decoder = PolyphaseDecoder(decoder) if polyphase else decoder
         self.mlp = gen_target.mlp.to(self.device).float().eval()
-        self.name = ("compile" if compile else ("triton" if kernels == "triton" else "eager")) + f"-{precision}"
+        uses_kernels = kernels == "triton" or (kernels == "auto" and kernels_run_on(self.device))
+        self.name = ("compile" if compile else ("triton" if uses_kernels else "eager")) + f"-{precision}"
         self._encode_content = self.content_encoder
         self._decode = self.decoder
         if compile:

@@ -68,3 +68,16 @@ def test_tracing_sees_the_reference_ops():
     graph = str(traced.graph)
     assert "instance_norm" in graph
     torch.testing.assert_close(traced(x, scale, bias), adain_ref(x, scale, bias, "relu"))
+
+
+def test_backend_names_say_whether_the_kernels_run(monkeypatch, reference_generators):
+    """`auto` runs the kernels on CUDA, so a CUDA backend's name says "triton"; on CPU "eager"."""
+    from munit_fast.kernels.dispatch import kernels_run_on, triton_available
+    from munit_fast.runtime import EagerBackend
+
+    assert not kernels_run_on(torch.device("cpu"))
+    monkeypatch.setenv("MUNIT_FAST_KERNELS", "ref")
+    assert not kernels_run_on(torch.device("cuda"))
+    monkeypatch.delenv("MUNIT_FAST_KERNELS")
+    assert kernels_run_on(torch.device("cuda")) == triton_available()
+    assert EagerBackend(*reference_generators).name == "eager-fp32"
