@@ -65,6 +65,7 @@ def needs_autograd(*tensors) -> bool:
     return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
 
 
-def kernels_run_on(device: torch.device) -> bool:
-    """True when impl "auto" picks the Triton kernels for tensors on ``device``."""
-    return device.type == "cuda" and triton_available() and os.environ.get(ENV_VAR, "auto") != "ref"
+def kernels_run_on(device: torch.device, impl: str = "auto") -> bool:
+    """True when calls with ``impl`` on tensors on ``device`` run the Triton kernels
+    (``resolve_impl``'s answer; "triton" where Triton cannot run is its one-line error)."""
+    return resolve_impl(impl, torch.empty(0, device=device)) == "triton"

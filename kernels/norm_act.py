@@ -452,9 +452,9 @@ if triton is not None:
         dx = c_dy[:, None] * dy + c_xhat[:, None] * xhat + c_one[:, None]
         tl.store(dx_ptr + b * sdb + c64[:, None] * sdc + hw[None, :] * sdhw, dx.to(dx_ptr.dtype.element_ty), mask=mask)
 
-
     # The elementwise passes, autotuned over tiles shaped for each layout.
-    _normalize_nchw = triton.autotune(_tile_configs(ELEMENTWISE_TILES_NCHW, INTERPRETER_TILE_NCHW), key=TUNING_KEY)(_normalize_kernel)
+    _normalize_nchw = triton.autotune(
+        _tile_configs(ELEMENTWISE_TILES_NCHW, INTERPRETER_TILE_NCHW), key=TUNING_KEY)(_normalize_kernel)
     _normalize_channels_last = triton.autotune(
         _tile_configs(ELEMENTWISE_TILES_CHANNELS_LAST, INTERPRETER_TILE_CHANNELS_LAST), key=TUNING_KEY)(_normalize_kernel)
     _normalize_backward_nchw = triton.autotune(

@@ -53,8 +53,8 @@ class EagerBackend:
         decoder = self._prepare(gen_target.dec, kernels)
         self.decoder = PolyphaseDecoder(decoder) if polyphase else decoder
         self.mlp = gen_target.mlp.to(self.device).float().eval()
-        uses_kernels = kernels == "triton" or (kernels == "auto" and kernels_run_on(self.device))
-        self.name = ("compile" if compile else ("triton" if uses_kernels else "eager")) + f"-{precision}"
+        self.name = ("compile" if compile else ("triton" if kernels_run_on(self.device, kernels) else "eager"))
+        self.name += f"-{precision}"
         self._encode_content = self.content_encoder
         self._decode = self.decoder
         if compile:
