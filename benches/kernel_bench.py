@@ -1,14 +1,16 @@
 """Shared by the kernel benchmarks: backends, the MUNIT shape grid, timing and extra_info.
 
-Backends: "eager" (the PyTorch reference), "compile" (torch.compile of the reference) and
-"triton" (the fused kernels). Without CUDA only "eager" runs: the Triton kernels run only in
-the CPU interpreter there, which measures nothing, and torch.compile's comparison target is
-the GPU. GB/s counts the bytes an ideal kernel must move (each input read once, each output
-written once) divided by the time per call. On CUDA, forward time is device time (a round replays
-a CUDA graph of GRAPH_CALLS calls, so launch overhead stays out, as it does for a graphed
-translator) and the calls cycle through copies of the inputs larger than the L2 cache together,
-so GB/s is DRAM bandwidth; the synchronized eager call's wall time is recorded beside it as
-host_ms_per_call.
+Backends: "eager" (the PyTorch reference), "compile" (torch.compile of the reference),
+"triton" (the fused kernels) and "stream" (forward only: one elementwise PyTorch op that moves
+the same bytes with no reduction, e.g. x + residual; the bandwidth a memory-bound kernel of this
+size can reach on this GPU, measured the same way). Without CUDA only "eager" runs: the Triton
+kernels run only in the CPU interpreter there, which measures nothing, and torch.compile's
+comparison target is the GPU. GB/s counts the bytes an ideal kernel must move (each input read
+once, each output written once) divided by the time per call. On CUDA the time is device time
+(a round replays a CUDA graph of GRAPH_CALLS calls, forward or forward + backward, so launch
+overhead stays out, as it does for a graphed translator) and the calls cycle through copies of
+the inputs larger than the L2 cache together, so GB/s is DRAM bandwidth; the synchronized eager
+call's wall time is recorded beside it as host_ms_per_call.
 """
 from __future__ import annotations
 
@@ -16,14 +18,14 @@ import os
 import platform
 import statistics
 import time
-from typing import Callable, List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import pytest
 import torch
 
 CUDA = torch.cuda.is_available()
 DEVICE = torch.device("cuda" if CUDA else "cpu")
-BACKENDS = ("eager", "compile", "triton")
+BACKENDS = ("eager", "compile", "triton", "stream")
 MODES = ("fwd", "fwd_bwd")
 # Calls per CUDA graph replay in the device-time measurement.
 GRAPH_CALLS = 20
@@ -45,7 +47,9 @@ def hardware() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
 
 
-def skip_unavailable(backend: str, dtype: torch.dtype) -> None:
+def skip_unavailable(backend: str, dtype: torch.dtype, mode: str) -> None:
+    if backend == "stream" and mode != "fwd":
+        pytest.skip("the stream ceiling is a forward-traffic reference")
     if backend != "eager" and not CUDA:
         pytest.skip(f"{backend} is measured on CUDA only: on CPU Triton runs in its interpreter and "
                     "torch.compile is not the comparison target")
@@ -53,9 +57,11 @@ def skip_unavailable(backend: str, dtype: torch.dtype) -> None:
         pytest.skip("fp16 normalization is a GPU format; the CPU runs the fp32 cases")
 
 
-def op_for(backend: str, fast: Callable, ref: Callable) -> Callable:
+def op_for(backend: str, fast: Callable, ref: Callable, stream: Callable) -> Callable:
     if backend == "triton":
         return fast
+    if backend == "stream":
+        return stream
     if backend == "compile":
         torch._dynamo.reset()  # a fresh, static-shape graph per case: no recompile limit, no dynamic shapes
         return torch.compile(ref, dynamic=False)
@@ -144,15 +150,15 @@ def back_to_back(runs: Sequence[Callable[[], None]], calls: int) -> Callable[[],
 
 
 def record(benchmark, fn: Callable, inputs: Sequence[torch.Tensor], mode: str, bytes_moved: int,
-           max_error: float, **info) -> None:
+           max_error: Optional[float], **info) -> None:
     """Time ``fn(*inputs)`` (``mode`` "fwd" or "fwd_bwd") and store the per-call time, GB/s,
     max error and the hardware in extra_info.
 
     On CUDA a benchmark round is GRAPH_CALLS calls cycling through copies of the inputs larger
-    than the L2 cache together (DRAM traffic, as in a real network): forward rounds replay a
-    CUDA graph (device time, launch overhead excluded), forward + backward rounds launch the
-    calls back to back (autograd stays out of graph capture); the synchronized eager call is
-    timed beside them as host_ms_per_call. On CPU a round is one call.
+    than the L2 cache together (DRAM traffic, as in a real network), replayed from a CUDA graph
+    (device time, launch overhead excluded; the backward pass is captured too); where capture
+    fails the calls are launched back to back and the reason is recorded. The synchronized
+    eager call is timed beside them as host_ms_per_call. On CPU a round is one call.
     """
     run = step(fn, inputs, mode)
     synchronized(run)()  # warm-up: compilation and autotuning stay out of the timing
@@ -164,12 +170,11 @@ def record(benchmark, fn: Callable, inputs: Sequence[torch.Tensor], mode: str, b
         calls = GRAPH_CALLS
         timed = back_to_back(runs, calls)
         timing = f"stream time: a round launches {calls} calls back to back over {len(copies)} input copies"
-        if mode == "fwd":
-            try:
-                timed = graph_replay(runs, calls)
-                timing = f"device time: a round replays a CUDA graph of {calls} calls over {len(copies)} input copies"
-            except RuntimeError as error:  # measured as launched, with the reason on record
-                timing += f" (CUDA graph capture failed: {str(error).splitlines()[0]})"
+        try:
+            timed = graph_replay(runs, calls)
+            timing = f"device time: a round replays a CUDA graph of {calls} calls over {len(copies)} input copies"
+        except RuntimeError as error:  # measured as launched, with the reason on record
+            timing += f" (CUDA graph capture failed: {str(error).splitlines()[0]})"
     benchmark(timed)
     benchmark.extra_info.update(info, mode=mode, hardware=hardware(), max_abs_error_vs_fp32_ref=max_error,
                                 bytes_moved=bytes_moved, timing=timing, calls_per_round=calls)
@@ -180,5 +185,6 @@ def record(benchmark, fn: Callable, inputs: Sequence[torch.Tensor], mode: str, b
         benchmark.extra_info["GB/s"] = bytes_moved / per_call / 1e9
 
 
-def max_error(out: torch.Tensor, ref_fp32: torch.Tensor) -> float:
-    return (out.float() - ref_fp32).abs().max().item()
+def max_error(backend: str, out: torch.Tensor, ref_fp32: torch.Tensor) -> Optional[float]:
+    """Max abs error against the fp32 reference; None for the stream ceiling, which computes another function."""
+    return None if backend == "stream" else (out.float() - ref_fp32).abs().max().item()

@@ -34,10 +34,8 @@ def instance_forward(
         return norm_act.fused_forward(x, scale, bias, residual, activation, eps, batch, tile)
     # A batch-expanded x holds one map: its statistics are computed once.
     stats_x = x[:1] if x.shape[0] > 1 and x.stride(0) == 0 else x
-    mean, rstd, _ = norm_act.split_statistics(stats_x, eps, per_sample=False)
-    mean, rstd = mean.expand(batch, -1), rstd.expand(batch, -1)
-    y = norm_act.normalize(x, mean, rstd, scale, bias, residual, activation, batch)
-    return y, mean, rstd
+    sums = norm_act.partial_sums(stats_x, per_sample=False)
+    return norm_act.normalize_from_sums(x, sums, eps, scale, bias, residual, activation, batch)
 
 
 def instance_backward(
@@ -50,9 +48,8 @@ def instance_backward(
     tile = norm_act.fused_tile(x)
     if tile is not None:
         return norm_act.fused_backward(grad, x, mean, rstd, scale, bias, activation, tile)
-    coef, sum_dy, sum_dy_xhat = norm_act.split_grad_terms(grad, x, mean, rstd, None, scale, bias, activation)
-    dx = norm_act.normalize_backward(grad, x, mean, rstd, scale, bias, coef, activation)
-    return dx, sum_dy, sum_dy_xhat
+    sums = norm_act.partial_grad_sums(grad, x, mean, rstd, scale, bias, activation)
+    return norm_act.normalize_backward_from_sums(grad, x, mean, rstd, scale, bias, sums, activation)
 
 
 class AdaINFunction(torch.autograd.Function):

@@ -15,15 +15,17 @@ Kernel shape by row length (a row is one (b, c) plane of H*W elements):
 - short rows (the tile fits in registers): one program normalizes ``BLOCK_C`` whole rows,
   reading x once (``_fused_*`` kernels, instance statistics only);
 - long rows: a split reduction (``_partial_*`` kernels: each program sums one chunk of a
-  row), a small kernel that adds the chunks and forms the statistics (``_finalize_*``),
-  then an elementwise pass: three launches, no host-side arithmetic.
+  row), then an elementwise pass whose programs add their rows' chunks into the instance
+  statistics themselves (``FROM_SUMS``): two launches, no host-side arithmetic. MUNIT's
+  LayerNorm, whose statistics span a whole sample, forms them in a small kernel between the
+  two (``_finalize_*``).
 For channels_last, tiles are wide in C (coalesced along the contiguous channel axis): a
 dedicated tile shape of the same kernels, no copy.
 
-Tuning: the single-pass tile follows from row length and layout; its warp count, the split
-reduction's warp count and the elementwise pass's tile are autotuned on the GPU per (C, H*W,
-layout). In Triton's CPU interpreter, or with MUNIT_FAST_AUTOTUNE=0, each kernel runs its
-first configuration untimed.
+Tuning: the single-pass tile follows from row length and layout; its warp count and how many
+programs share its rows, the split reduction's warp count and the elementwise pass's tile are
+autotuned on the GPU per (C, H*W, layout). In Triton's CPU interpreter, or with
+MUNIT_FAST_AUTOTUNE=0, each kernel runs one configuration untimed.
 """
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ ELEMENTWISE_TILES_CHANNELS_LAST = ((64, 64, 4), (32, 128, 4), (128, 32, 4), (64,
 INTERPRETER_TILE_NCHW, INTERPRETER_TILE_CHANNELS_LAST = (2, 64, 4), (4, 32, 4)
 # Warp counts tried for the single-pass and split-reduction kernels.
 WARP_CHOICES = (4, 8, 16)
+# The single-pass tile's rows are split over this many programs (autotuned; 1 first).
+ROW_SPLITS = (1, 2, 4)
 # Autotuning key: the row shape and the layout (H*W stride 1 for NCHW, C for channels_last).
 TUNING_KEY = ["C", "HW", "sxhw"]
 AUTOTUNE_ENV_VAR = "MUNIT_FAST_AUTOTUNE"
@@ -88,6 +92,22 @@ def _warp_configs() -> List["triton.Config"]:
     return _configs([({}, warps) for warps in WARP_CHOICES])
 
 
+def _fused_configs() -> List["triton.Config"]:
+    """Warps x how many programs share the host's tile rows (ROW_SPLIT): one row per program
+    gives short-row layers with few rows enough programs to fill the GPU. Not autotuning, the
+    pruning keeps one: ROW_SPLIT 1 (compiled), or 2 in the interpreter, so tests cover both."""
+    splits = sorted(ROW_SPLITS, key=lambda split: split != 2) if _interpreting() else ROW_SPLITS
+    return [triton.Config({"ROW_SPLIT": split}, num_warps=warps) for split in splits for warps in WARP_CHOICES]
+
+
+def _prune_row_splits(configs, named_args, **kwargs):
+    """The row splits that leave at least MIN_ROWS rows per program (channels_last coalesces
+    along C); only the first of them when not autotuning."""
+    rows = kwargs["BLOCK_C"]
+    kept = [cfg for cfg in configs if rows // cfg.kwargs["ROW_SPLIT"] >= kwargs["MIN_ROWS"]]
+    return kept if _autotuning() else kept[:1]
+
+
 if triton is not None:
 
     @triton.jit
@@ -107,7 +127,7 @@ if triton is not None:
             g = tl.where(y_pre > 0, g, g * 0.2)
         return g
 
-    @triton.autotune(configs=_warp_configs(), key=TUNING_KEY)
+    @triton.autotune(configs=_fused_configs(), key=TUNING_KEY, prune_configs_by={"early_config_prune": _prune_row_splits})
     @triton.jit
     def _fused_forward_kernel(
         x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw), any float dtype
@@ -115,14 +135,16 @@ if triton is not None:
         res_ptr,  # (B, C, HW) strided (srb, src, srhw); read only when HAS_RESIDUAL
         y_ptr,  # (B, C, HW) strided (syb, syc, syhw), x's dtype
         mean_ptr, rstd_ptr,  # (B, C) fp32 contiguous, written for the backward pass
-        C, HW, n_cblocks, eps,
+        C, HW, eps,
         sxb, sxc, sxhw, sab, sac, srb, src, srhw, syb, syc, syhw,
         HAS_AFFINE: tl.constexpr, HAS_RESIDUAL: tl.constexpr, ACT: tl.constexpr,
-        BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
+        BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr, MIN_ROWS: tl.constexpr, ROW_SPLIT: tl.constexpr,
     ):
+        ROWS: tl.constexpr = BLOCK_C // ROW_SPLIT  # rows of this program's tile
         pid = tl.program_id(0)
+        n_cblocks = tl.cdiv(C, ROWS)
         b = (pid // n_cblocks).to(tl.int64)
-        c = (pid % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
+        c = (pid % n_cblocks) * ROWS + tl.arange(0, ROWS)
         hw = tl.arange(0, BLOCK_HW).to(tl.int64)
         c_mask = c < C
         mask = c_mask[:, None] & (hw < HW)[None, :]
@@ -149,7 +171,7 @@ if triton is not None:
         tl.store(mean_ptr + b * C + c64, mean, mask=c_mask)
         tl.store(rstd_ptr + b * C + c64, rstd, mask=c_mask)
 
-    @triton.autotune(configs=_warp_configs(), key=TUNING_KEY)
+    @triton.autotune(configs=_fused_configs(), key=TUNING_KEY, prune_configs_by={"early_config_prune": _prune_row_splits})
     @triton.jit
     def _fused_backward_kernel(
         x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw)
@@ -158,13 +180,16 @@ if triton is not None:
         scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
         dx_ptr,  # (B, C, HW) strided (sdb, sdc, sdhw)
         sum_dy_ptr, sum_dy_xhat_ptr,  # (B, C) fp32 contiguous: grad of bias and of scale
-        C, HW, n_cblocks,
+        C, HW,
         sxb, sxc, sxhw, sgb, sgc, sghw, smb, smc, sab, sac, sdb, sdc, sdhw,
-        HAS_AFFINE: tl.constexpr, ACT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
+        HAS_AFFINE: tl.constexpr, ACT: tl.constexpr,
+        BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr, MIN_ROWS: tl.constexpr, ROW_SPLIT: tl.constexpr,
     ):
+        ROWS: tl.constexpr = BLOCK_C // ROW_SPLIT  # rows of this program's tile
         pid = tl.program_id(0)
+        n_cblocks = tl.cdiv(C, ROWS)
         b = (pid // n_cblocks).to(tl.int64)
-        c = (pid % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
+        c = (pid % n_cblocks) * ROWS + tl.arange(0, ROWS)
         hw = tl.arange(0, BLOCK_HW).to(tl.int64)
         c_mask = c < C
         mask = c_mask[:, None] & (hw < HW)[None, :]
@@ -179,7 +204,7 @@ if triton is not None:
             bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
             y_pre = xhat * scale[:, None] + bias[:, None]
         else:
-            scale = tl.full([BLOCK_C], 1.0, tl.float32)
+            scale = tl.full([ROWS], 1.0, tl.float32)
             y_pre = xhat
         dy = tl.where(mask, _activation_grad(g.to(tl.float32), y_pre, ACT), 0.0)
         sum_dy = tl.sum(dy, axis=1)
@@ -271,14 +296,33 @@ if triton is not None:
             tl.store(rstd_ptr + r, 1.0 / tl.sqrt(var + eps), mask=mask)
 
     @triton.jit
+    def _instance_statistics(
+        x_ptr, s1_ptr, s2_ptr, b, c64, c_mask, C, HW, n_splits, stats_batch, eps, sxb, sxc,
+    ):
+        """Mean and rstd of BLOCK_C instance rows from the split reduction's partial sums, taken
+        about each row's first element; a stats batch of 1 serves every sample (expanded x)."""
+        bs = tl.minimum(b, stats_batch - 1)
+        t1 = tl.load(s1_ptr + bs * C + c64, mask=c_mask, other=0.0)
+        t2 = tl.load(s2_ptr + bs * C + c64, mask=c_mask, other=0.0)
+        for split in range(1, n_splits):
+            t1 += tl.load(s1_ptr + (split * stats_batch + bs) * C + c64, mask=c_mask, other=0.0)
+            t2 += tl.load(s2_ptr + (split * stats_batch + bs) * C + c64, mask=c_mask, other=0.0)
+        shift = tl.load(x_ptr + b * sxb + c64 * sxc, mask=c_mask, other=0.0).to(tl.float32)
+        shifted_mean = t1 / HW
+        var = tl.maximum(t2 / HW - shifted_mean * shifted_mean, 0.0)
+        return shift + shifted_mean, 1.0 / tl.sqrt(var + eps)
+
+    @triton.jit
     def _normalize_kernel(
         x_ptr,  # (B or 1, C, HW) strided (sxb, sxc, sxhw)
-        mean_ptr, rstd_ptr,  # (B, C) fp32 strided (smb, smc)
+        mean_ptr, rstd_ptr,  # (B, C) fp32 strided (smb, smc): read, or written when FROM_SUMS
+        s1_ptr, s2_ptr,  # (SPLITS, stats_batch, C) fp32 partial sums; read only when FROM_SUMS
         scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
         res_ptr,  # (B, C, HW) strided (srb, src, srhw); read only when HAS_RESIDUAL
         y_ptr,  # (B, C, HW) strided (syb, syc, syhw)
-        C, HW,
+        C, HW, n_splits, stats_batch, eps,
         sxb, sxc, sxhw, smb, smc, sab, sac, srb, src, srhw, syb, syc, syhw,
+        FROM_SUMS: tl.constexpr,  # instance statistics formed here from the partial sums
         HAS_AFFINE: tl.constexpr, HAS_RESIDUAL: tl.constexpr, ACT: tl.constexpr,
         BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
     ):
@@ -286,15 +330,23 @@ if triton is not None:
         n_cblocks = tl.cdiv(C, BLOCK_C)
         n_hwblocks = tl.cdiv(HW, BLOCK_HW)
         row = pid // n_hwblocks
+        hw_block = pid % n_hwblocks
         b = (row // n_cblocks).to(tl.int64)
         c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
-        hw = ((pid % n_hwblocks) * BLOCK_HW + tl.arange(0, BLOCK_HW)).to(tl.int64)
+        hw = (hw_block * BLOCK_HW + tl.arange(0, BLOCK_HW)).to(tl.int64)
         c_mask = c < C
         mask = c_mask[:, None] & (hw < HW)[None, :]
         c64 = c.to(tl.int64)
         x = tl.load(x_ptr + b * sxb + c64[:, None] * sxc + hw[None, :] * sxhw, mask=mask, other=0.0)
-        mean = tl.load(mean_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
-        rstd = tl.load(rstd_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+        if FROM_SUMS:
+            mean, rstd = _instance_statistics(x_ptr, s1_ptr, s2_ptr, b, c64, c_mask, C, HW, n_splits,
+                                              stats_batch, eps, sxb, sxc)
+            if hw_block == 0:  # one program per row keeps the statistics
+                tl.store(mean_ptr + b * smb + c64 * smc, mean, mask=c_mask)
+                tl.store(rstd_ptr + b * smb + c64 * smc, rstd, mask=c_mask)
+        else:
+            mean = tl.load(mean_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
+            rstd = tl.load(rstd_ptr + b * smb + c64 * smc, mask=c_mask, other=0.0)
         y = (x.to(tl.float32) - mean[:, None]) * rstd[:, None]
         if HAS_AFFINE:
             scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
@@ -417,19 +469,23 @@ if triton is not None:
         g_ptr,  # (B, C, HW) strided (sgb, sgc, sghw): gradient of y
         mean_ptr, rstd_ptr,  # (B, C) fp32 strided (smb, smc)
         scale_ptr, bias_ptr,  # (B, C) strided (sab, sac); read only when HAS_AFFINE
-        coef_ptr,  # (3, B, C) fp32 contiguous: dx = coef[0] * dy + coef[1] * xhat + coef[2]
+        coef_ptr,  # (3, B, C) fp32 contiguous: dx = coef[0] * dy + coef[1] * xhat + coef[2]; unless FROM_SUMS
+        s1_ptr, s2_ptr,  # (SPLITS, B, C) fp32 partial sums of dy and dy * xhat; read only when FROM_SUMS
+        sum_dy_ptr, sum_dy_xhat_ptr,  # out (B, C) fp32 row sums (grads of bias and scale); FROM_SUMS only
         dx_ptr,  # (B, C, HW) strided (sdb, sdc, sdhw)
-        B, C, HW,
+        B, C, HW, n_splits,
         sxb, sxc, sxhw, sgb, sgc, sghw, smb, smc, sab, sac, sdb, sdc, sdhw,
+        FROM_SUMS: tl.constexpr,  # instance-norm coefficients formed here from the partial sums
         HAS_AFFINE: tl.constexpr, ACT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
     ):
         pid = tl.program_id(0)
         n_cblocks = tl.cdiv(C, BLOCK_C)
         n_hwblocks = tl.cdiv(HW, BLOCK_HW)
         row = pid // n_hwblocks
+        hw_block = pid % n_hwblocks
         b = (row // n_cblocks).to(tl.int64)
         c = (row % n_cblocks) * BLOCK_C + tl.arange(0, BLOCK_C)
-        hw = ((pid % n_hwblocks) * BLOCK_HW + tl.arange(0, BLOCK_HW)).to(tl.int64)
+        hw = (hw_block * BLOCK_HW + tl.arange(0, BLOCK_HW)).to(tl.int64)
         c_mask = c < C
         mask = c_mask[:, None] & (hw < HW)[None, :]
         c64 = c.to(tl.int64)
@@ -446,9 +502,24 @@ if triton is not None:
             y_pre = xhat
         dy = _activation_grad(g.to(tl.float32), y_pre, ACT)
         k = b * C + c64
-        c_dy = tl.load(coef_ptr + k, mask=c_mask, other=0.0)
-        c_xhat = tl.load(coef_ptr + B * C + k, mask=c_mask, other=0.0)
-        c_one = tl.load(coef_ptr + 2 * B * C + k, mask=c_mask, other=0.0)
+        if FROM_SUMS:  # dx = rstd * scale * (dy - mean(dy) - xhat * mean(dy * xhat))
+            p1 = tl.load(s1_ptr + k, mask=c_mask, other=0.0)
+            p2 = tl.load(s2_ptr + k, mask=c_mask, other=0.0)
+            for split in range(1, n_splits):
+                p1 += tl.load(s1_ptr + split * B * C + k, mask=c_mask, other=0.0)
+                p2 += tl.load(s2_ptr + split * B * C + k, mask=c_mask, other=0.0)
+            if hw_block == 0:  # one program per row keeps the row sums
+                tl.store(sum_dy_ptr + k, p1, mask=c_mask)
+                tl.store(sum_dy_xhat_ptr + k, p2, mask=c_mask)
+            c_dy = rstd
+            if HAS_AFFINE:
+                c_dy = c_dy * scale
+            c_xhat = -c_dy * p2 / HW
+            c_one = -c_dy * p1 / HW
+        else:
+            c_dy = tl.load(coef_ptr + k, mask=c_mask, other=0.0)
+            c_xhat = tl.load(coef_ptr + B * C + k, mask=c_mask, other=0.0)
+            c_one = tl.load(coef_ptr + 2 * B * C + k, mask=c_mask, other=0.0)
         dx = c_dy[:, None] * dy + c_xhat[:, None] * xhat + c_one[:, None]
         tl.store(dx_ptr + b * sdb + c64[:, None] * sdc + hw[None, :] * sdhw, dx.to(dx_ptr.dtype.element_ty), mask=mask)
 
@@ -520,8 +591,10 @@ def _param_view(t: Optional[torch.Tensor], like: torch.Tensor) -> Tuple[torch.Te
     return t, sb, sc
 
 
-def fused_tile(x: torch.Tensor) -> Optional[Tuple[int, int]]:
-    """(BLOCK_C, BLOCK_HW) of the single-pass kernels for x's rows, or None for the split path."""
+def fused_tile(x: torch.Tensor) -> Optional[Tuple[int, int, int]]:
+    """(BLOCK_C, BLOCK_HW, MIN_ROWS) of the single-pass kernels for x's rows, or None for the
+    split path: the largest tile that fits in registers, and the fewest rows a program may take
+    when the autotuner splits it (channels_last needs a span of channels to coalesce)."""
     return _fused_tile(x.shape[1], x.shape[2] * x.shape[3], is_channels_last(x), MAX_FUSED_TILE, FUSED_CHANNELS_LAST_C)
 
 
@@ -531,7 +604,12 @@ def _fused_tile(c: int, hw: int, channels_last: bool, max_tile: int, min_channel
     min_c = min(min_channels_last_c, next_power_of_2(c)) if channels_last else 1
     if min_c * block_hw > max_tile:
         return None
-    return max(min_c, min(next_power_of_2(c), max_tile // block_hw)), block_hw
+    return max(min_c, min(next_power_of_2(c), max_tile // block_hw)), block_hw, min_c
+
+
+def _fused_grid(batch: int, c: int, rows: int):
+    """Launch grid of the single-pass kernels for the row split the autotuner picks."""
+    return lambda meta: (batch * cdiv(c, rows // meta["ROW_SPLIT"]),)
 
 
 def _split_tile(x: torch.Tensor) -> Tuple[int, int]:
@@ -564,7 +642,7 @@ def fused_forward(
     scale: Optional[torch.Tensor],  # (B, C) or None
     bias: Optional[torch.Tensor],  # (B, C) or None
     residual: Optional[torch.Tensor],  # (B or 1, C, H, W) or None
-    activation: str, eps: float, batch: int, tile: Tuple[int, int],
+    activation: str, eps: float, batch: int, tile: Tuple[int, int, int],
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # y (batch, C, H, W), mean, rstd (batch, C) fp32
     """Instance statistics and the normalized output in one pass over short rows."""
     c, hw = x.shape[1], x.shape[2] * x.shape[3]
@@ -575,14 +653,13 @@ def fused_forward(
     scale_t, sab, sac = _param_view(scale, xv)
     bias_t, _, _ = _param_view(bias, xv)
     mean, rstd = torch.empty((2, batch, c), dtype=torch.float32, device=x.device).unbind(0)
-    block_c, block_hw = tile
-    n_cblocks = cdiv(c, block_c)
-    _fused_forward_kernel[(batch * n_cblocks,)](
-        xv, scale_t, bias_t, rv, y, mean, rstd, c, hw, n_cblocks, eps,
+    block_c, block_hw, min_rows = tile
+    _fused_forward_kernel[_fused_grid(batch, c, block_c)](
+        xv, scale_t, bias_t, rv, y, mean, rstd, c, hw, eps,
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, sab, sac,
         0 if rv.shape[0] == 1 else srb, src, srhw, syb, syc, syhw,
         HAS_AFFINE=scale is not None, HAS_RESIDUAL=residual is not None, ACT=activation_code(activation),
-        BLOCK_C=block_c, BLOCK_HW=block_hw,
+        BLOCK_C=block_c, BLOCK_HW=block_hw, MIN_ROWS=min_rows,
     )
     return y, mean, rstd
 
@@ -592,7 +669,7 @@ def fused_backward(
     x: torch.Tensor,  # (B or 1, C, H, W)
     mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
     scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
-    activation: str, tile: Tuple[int, int],
+    activation: str, tile: Tuple[int, int, int],
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # dx (B, C, H, W), sum(dy), sum(dy * xhat) (B, C)
     """Instance-norm backward in one pass over short rows; dx is per output sample."""
     batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
@@ -604,28 +681,23 @@ def fused_backward(
     bias_t, _, _ = _param_view(bias, xv)
     sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
     sum_dy_xhat = torch.empty_like(sum_dy)
-    block_c, block_hw = tile
-    n_cblocks = cdiv(c, block_c)
-    _fused_backward_kernel[(batch * n_cblocks,)](
-        xv, gv, mean, rstd, scale_t, bias_t, dx, sum_dy, sum_dy_xhat, c, hw, n_cblocks,
+    block_c, block_hw, min_rows = tile
+    _fused_backward_kernel[_fused_grid(batch, c, block_c)](
+        xv, gv, mean, rstd, scale_t, bias_t, dx, sum_dy, sum_dy_xhat, c, hw,
         0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1),
         sab, sac, sdb, sdc, sdhw,
         HAS_AFFINE=scale is not None, ACT=activation_code(activation),
-        BLOCK_C=block_c, BLOCK_HW=block_hw,
+        BLOCK_C=block_c, BLOCK_HW=block_hw, MIN_ROWS=min_rows,
     )
     return dx, sum_dy, sum_dy_xhat
 
 
-def split_statistics(
+def partial_sums(
     x: torch.Tensor,  # (B, C, H, W)
-    eps: float,
-    per_sample: bool,  # LayerNorm statistics over (C, H, W) instead of instance statistics
-) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-    """Split reduction over rows of any length, then the statistics in fp32.
-
-    Returns mean and rstd, (B, C) per instance or (B,) per sample with rstd = 1 / (std + eps),
-    and the unbiased std (B,) per sample (None per instance).
-    """
+    per_sample: bool,  # LayerNorm: every row of a sample is taken about the sample's first element
+) -> Tuple[torch.Tensor, torch.Tensor]:  # s1, s2 (SPLITS, B, C) fp32
+    """First half of the split reduction: each program sums one chunk of a row, about the row's
+    (or the sample's) first element."""
     batch, c, hw = x.shape[0], x.shape[1], x.shape[2] * x.shape[3]
     xv, sxb, sxc, sxhw = rows_view(x)
     block_c, block_hw = _split_tile(x)
@@ -637,6 +709,22 @@ def split_statistics(
         xv, s1, s2, batch, c, hw, n_cblocks, n_splits, chunk, sxb, sxc, sxhw,
         SHIFT_PER_SAMPLE=per_sample, BLOCK_C=block_c, BLOCK_HW=block_hw,
     )
+    return s1, s2
+
+
+def split_statistics(
+    x: torch.Tensor,  # (B, C, H, W)
+    eps: float,
+    per_sample: bool,  # LayerNorm statistics over (C, H, W) instead of instance statistics
+) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """Split reduction over rows of any length, then the statistics in fp32 (a second launch).
+
+    Returns mean and rstd, (B, C) per instance or (B,) per sample with rstd = 1 / (std + eps),
+    and the unbiased std (B,) per sample (None per instance).
+    """
+    batch, c, hw = x.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    s1, s2 = partial_sums(x, per_sample)
+    xv, sxb, sxc, _ = rows_view(x)
     stat_shape = (batch,) if per_sample else (batch, c)
     mean = torch.empty(stat_shape, dtype=torch.float32, device=x.device)
     rstd = torch.empty_like(mean)
@@ -644,10 +732,31 @@ def split_statistics(
     block = min(FINALIZE_BLOCK, next_power_of_2(c if per_sample else batch * c))
     grid = batch if per_sample else cdiv(batch * c, block)
     _finalize_stats_kernel[(grid,)](
-        xv, s1, s2, mean, rstd, std if per_sample else mean, batch, c, n_splits, (c if per_sample else 1) * hw,
+        xv, s1, s2, mean, rstd, std if per_sample else mean, batch, c, s1.shape[0], (c if per_sample else 1) * hw,
         eps, sxb, sxc, PER_SAMPLE=per_sample, BLOCK=block,
     )
     return mean, rstd, std
+
+
+def _launch_normalize(x, mean, rstd, sums, eps, scale, bias, residual, activation, batch) -> torch.Tensor:
+    c, hw = x.shape[1], x.shape[2] * x.shape[3]
+    xv, sxb, sxc, sxhw = rows_view(x)
+    y = empty_like_layout(x, batch, x.dtype)
+    _, syb, syc, syhw = rows_view(y)
+    rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
+    scale_t, sab, sac = _param_view(scale, xv)
+    bias_t, _, _ = _param_view(bias, xv)
+    s1, s2 = sums if sums is not None else (mean, mean)
+    kernel = _normalize_channels_last if is_channels_last(x) else _normalize_nchw
+    kernel[_elementwise_grid(batch, c, hw)](
+        xv, mean, rstd, s1, s2, scale_t, bias_t, rv, y, c, hw,
+        s1.shape[0] if sums is not None else 0, s1.shape[1] if sums is not None else 1, eps,
+        0 if x.shape[0] == 1 else sxb, sxc, sxhw, mean.stride(0), mean.stride(1), sab, sac,
+        0 if rv.shape[0] == 1 else srb, src, srhw, syb, syc, syhw,
+        FROM_SUMS=sums is not None,
+        HAS_AFFINE=scale is not None, HAS_RESIDUAL=residual is not None, ACT=activation_code(activation),
+    )
+    return y
 
 
 def normalize(
@@ -658,35 +767,34 @@ def normalize(
     activation: str, batch: int,
 ) -> torch.Tensor:  # (batch, C, H, W), x's dtype and memory format
     """y = act(scale * (x - mean) * rstd + bias) (+ residual), elementwise over any row length."""
-    c, hw = x.shape[1], x.shape[2] * x.shape[3]
-    xv, sxb, sxc, sxhw = rows_view(x)
-    y = empty_like_layout(x, batch, x.dtype)
-    _, syb, syc, syhw = rows_view(y)
-    rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
-    scale_t, sab, sac = _param_view(scale, xv)
-    bias_t, _, _ = _param_view(bias, xv)
-    kernel = _normalize_channels_last if is_channels_last(x) else _normalize_nchw
-    kernel[_elementwise_grid(batch, c, hw)](
-        xv, mean, rstd, scale_t, bias_t, rv, y, c, hw,
-        0 if x.shape[0] == 1 else sxb, sxc, sxhw, mean.stride(0), mean.stride(1), sab, sac,
-        0 if rv.shape[0] == 1 else srb, src, srhw, syb, syc, syhw,
-        HAS_AFFINE=scale is not None, HAS_RESIDUAL=residual is not None, ACT=activation_code(activation),
-    )
-    return y
+    return _launch_normalize(x, mean, rstd, None, 0.0, scale, bias, residual, activation, batch)
 
 
-def split_grad_terms(
+def normalize_from_sums(
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    sums: Tuple[torch.Tensor, torch.Tensor],  # (SPLITS, B or 1, C) fp32 from partial_sums(per_sample=False)
+    eps: float,
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    residual: Optional[torch.Tensor],  # (B or 1, C, H, W) or None
+    activation: str, batch: int,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # y (batch, C, H, W); mean, rstd (batch, C) fp32
+    """The elementwise pass of instance norm over long rows, forming each row's statistics from
+    the partial sums itself (no separate statistics launch); statistics of a batch-1 ``sums``
+    serve every sample."""
+    mean, rstd = torch.empty((2, batch, x.shape[1]), dtype=torch.float32, device=x.device).unbind(0)
+    y = _launch_normalize(x, mean, rstd, sums, eps, scale, bias, residual, activation, batch)
+    return y, mean, rstd
+
+
+def partial_grad_sums(
     grad: torch.Tensor,  # (B, C, H, W)
     x: torch.Tensor,  # (B or 1, C, H, W)
     mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
-    std: Optional[torch.Tensor],  # (B,) fp32 unbiased std when per_sample, else None
-    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None (required when per_sample)
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
     activation: str,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # coef (3, B, C); sum(dy), sum(dy * xhat) (B, C)
-    """Split reduction of dy (the gradient at the activation's input) and dy * xhat over each
-    row, then the coefficients of dx = coef[0] * dy + coef[1] * xhat + coef[2]."""
+) -> Tuple[torch.Tensor, torch.Tensor]:  # s1, s2 (SPLITS, B, C) fp32
+    """Split reduction of dy (the gradient at the activation's input) and dy * xhat per chunk of each row."""
     batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
-    per_sample = std is not None
     xv, sxb, sxc, sxhw = rows_view(x)
     gv, sgb, sgc, sghw = rows_view(grad)
     scale_t, sab, sac = _param_view(scale, xv)
@@ -702,6 +810,23 @@ def split_grad_terms(
         HAS_AFFINE=scale is not None, ACT=activation_code(activation),
         BLOCK_C=block_c, BLOCK_HW=block_hw,
     )
+    return s1, s2
+
+
+def split_grad_terms(
+    grad: torch.Tensor,  # (B, C, H, W)
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
+    std: Optional[torch.Tensor],  # (B,) fp32 unbiased std when per_sample, else None
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None (required when per_sample)
+    activation: str,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # coef (3, B, C); sum(dy), sum(dy * xhat) (B, C)
+    """Split reduction of dy and dy * xhat over each row, then (a second launch) the
+    coefficients of dx = coef[0] * dy + coef[1] * xhat + coef[2]."""
+    batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    per_sample = std is not None
+    s1, s2 = partial_grad_sums(grad, x, mean, rstd, scale, bias, activation)
+    scale_t, sab, sac = _param_view(scale, rstd)
     sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
     sum_dy_xhat = torch.empty_like(sum_dy)
     coef = torch.empty((3, batch, c), dtype=torch.float32, device=x.device)
@@ -709,10 +834,32 @@ def split_grad_terms(
     grid = batch if per_sample else cdiv(batch * c, block)
     _finalize_grad_kernel[(grid,)](
         s1, s2, rstd, std if per_sample else rstd, scale_t, sum_dy, sum_dy_xhat, coef,
-        batch, c, n_splits, (c if per_sample else 1) * hw, rstd.stride(0), rstd.stride(1), sab, sac,
+        batch, c, s1.shape[0], (c if per_sample else 1) * hw, rstd.stride(0), rstd.stride(1), sab, sac,
         PER_SAMPLE=per_sample, HAS_AFFINE=scale is not None, BLOCK=block,
     )
     return coef, sum_dy, sum_dy_xhat
+
+
+def _launch_normalize_backward(grad, x, mean, rstd, scale, bias, coef, sums, sum_dy, sum_dy_xhat,
+                               activation) -> torch.Tensor:
+    batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    xv, sxb, sxc, sxhw = rows_view(x)
+    gv, sgb, sgc, sghw = rows_view(grad)
+    dx = empty_like_layout(x, batch, x.dtype)
+    _, sdb, sdc, sdhw = rows_view(dx)
+    scale_t, sab, sac = _param_view(scale, xv)
+    bias_t, _, _ = _param_view(bias, xv)
+    s1, s2 = sums if sums is not None else (rstd, rstd)
+    kernel = _normalize_backward_channels_last if is_channels_last(x) else _normalize_backward_nchw
+    kernel[_elementwise_grid(batch, c, hw)](
+        xv, gv, mean, rstd, scale_t, bias_t, coef if coef is not None else rstd, s1, s2,
+        sum_dy if sum_dy is not None else rstd, sum_dy_xhat if sum_dy_xhat is not None else rstd,
+        dx, batch, c, hw, s1.shape[0] if sums is not None else 0,
+        0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1),
+        sab, sac, sdb, sdc, sdhw,
+        FROM_SUMS=sums is not None, HAS_AFFINE=scale is not None, ACT=activation_code(activation),
+    )
+    return dx
 
 
 def normalize_backward(
@@ -723,18 +870,20 @@ def normalize_backward(
     coef: torch.Tensor,  # (3, B, C) fp32 contiguous: dx = coef[0] * dy + coef[1] * xhat + coef[2]
     activation: str,
 ) -> torch.Tensor:  # dx (B, C, H, W), x's dtype and memory format, per output sample
-    batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
-    xv, sxb, sxc, sxhw = rows_view(x)
-    gv, sgb, sgc, sghw = rows_view(grad)
-    dx = empty_like_layout(x, batch, x.dtype)
-    _, sdb, sdc, sdhw = rows_view(dx)
-    scale_t, sab, sac = _param_view(scale, xv)
-    bias_t, _, _ = _param_view(bias, xv)
-    kernel = _normalize_backward_channels_last if is_channels_last(x) else _normalize_backward_nchw
-    kernel[_elementwise_grid(batch, c, hw)](
-        xv, gv, mean, rstd, scale_t, bias_t, coef, dx, batch, c, hw,
-        0 if x.shape[0] == 1 else sxb, sxc, sxhw, sgb, sgc, sghw, mean.stride(0), mean.stride(1),
-        sab, sac, sdb, sdc, sdhw,
-        HAS_AFFINE=scale is not None, ACT=activation_code(activation),
-    )
-    return dx
+    return _launch_normalize_backward(grad, x, mean, rstd, scale, bias, coef, None, None, None, activation)
+
+
+def normalize_backward_from_sums(
+    grad: torch.Tensor,  # (B, C, H, W)
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32, any strides
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    sums: Tuple[torch.Tensor, torch.Tensor],  # (SPLITS, B, C) fp32 from partial_grad_sums
+    activation: str,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # dx (B, C, H, W); sum(dy), sum(dy * xhat) (B, C)
+    """Instance-norm backward's elementwise pass over long rows, forming the coefficients from
+    the partial sums itself (no separate launch); dx is per output sample."""
+    sum_dy, sum_dy_xhat = torch.empty((2, grad.shape[0], x.shape[1]), dtype=torch.float32,
+                                      device=x.device).unbind(0)
+    dx = _launch_normalize_backward(grad, x, mean, rstd, scale, bias, None, sums, sum_dy, sum_dy_xhat, activation)
+    return dx, sum_dy, sum_dy_xhat
