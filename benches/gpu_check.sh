@@ -36,7 +36,7 @@ BENCH="--benchmark-only --benchmark-min-rounds=5 --benchmark-max-time=0.3"
 KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py benches/test_bench_layer_norm.py"
 # Correctness first: the kernels compiled (their first tile each: autotuning every test shape
 # would take minutes), CUDA graphs, the translator and the mixed-precision trainer on CUDA.
-step kernel-tests 120 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
+step kernel-tests 150 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
   --junitxml "$RESULTS/$GPU-kernel-tests.xml"
 step cuda-tests 70 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
   tests/training/test_precision.py --junitxml "$RESULTS/$GPU-cuda-tests.xml"
