@@ -95,6 +95,9 @@ class MunitConfig:
     # munit-fast additions (the original reads the VGG weights from <output_path>/models)
     vgg_model_path: Optional[str] = None  # local VGG-16 weights file for the perceptual loss
     vgg_layer: str = "relu5_3"  # relu5_3 as the original code, relu4_3 as the paper
+    # decay of an exponential moving average of the generators' weights (e.g. 0.999): gen_*.pt
+    # then holds the average, gen_train_*.pt the trained weights; 0 trains as the original
+    gen_ema: float = 0.0
 
     def size_for(self, domain: str) -> int:
         """The shorter-side resize of domain 'a' or 'b' (new_size, or new_size_a/new_size_b)."""
@@ -196,7 +199,7 @@ def validate(config: MunitConfig) -> MunitConfig:
         _check_min(key, value, minimum)
     for key in ("gan_w", "recon_x_w", "recon_s_w", "recon_c_w", "recon_x_cyc_w", "vgg_w"):
         _check_min(key, getattr(config, key), 0.0)
-    for key in ("beta1", "beta2"):
+    for key in ("beta1", "beta2", "gen_ema"):
         value = getattr(config, key)
         if not 0.0 <= value < 1.0:
             raise MunitError(f"{key}: expected a value in [0, 1), got {value!r}")

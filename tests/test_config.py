@@ -42,6 +42,7 @@ def test_every_shipped_config_loads():
     ({"input_dim_a": 2}, "input_dim_a: expected 1 .grayscale. or 3"),
     ({"lr": "fast"}, "lr: expected a number"),
     ({"beta1": 1.5}, "beta1: expected a value in"),
+    ({"gen_ema": 1.0}, r"gen_ema: expected a value in \[0, 1\), got 1.0"),
     ({"gen": 5}, "gen: expected a mapping"),
     ({"new_size": None}, "new_size: missing"),
 ])

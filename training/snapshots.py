@@ -1,6 +1,8 @@
 """Checkpoints of a training run: the original files plus munit-fast's resume state.
 
-Per snapshot, in this order, each written atomically: ``gen_%08d.pt``, ``dis_%08d.pt``,
+Per snapshot, in this order, each written atomically: ``gen_%08d.pt`` (the weights to
+translate with: the moving averages when the config keeps them, ``gen_ema``), then
+``gen_train_%08d.pt`` (the trained weights, only with ``gen_ema``), ``dis_%08d.pt``,
 ``optimizer.pt`` (original format, with the iteration added under "iterations"), then
 ``resume_state.pt`` (iteration, scheduler and gradient-scaler states, RNG states). A crash at
 any point leaves every earlier file complete. ``--resume`` continues from the newest
@@ -54,6 +56,9 @@ def save_snapshot(trainer: MUNITTrainer, folder: str, iterations: int, rng_per_r
     `rng_states` of every process, by rank."""
     gen, dis, opt = trainer.checkpoint_states(iterations)
     atomic_save(gen, os.path.join(folder, f"gen_{iterations:08d}.pt"))
+    trained = trainer.trained_generator_state()
+    if trained is not None:
+        atomic_save(trained, os.path.join(folder, f"gen_train_{iterations:08d}.pt"))
     atomic_save(dis, os.path.join(folder, f"dis_{iterations:08d}.pt"))
     atomic_save(opt, os.path.join(folder, "optimizer.pt"))
     atomic_save({"iterations": iterations, "schedules": trainer.schedule_states(),
@@ -75,7 +80,11 @@ def resume(trainer: MUNITTrainer, folder: str, rank: int = 0, world_size: int = 
     opt = load_file(opt_path, map_location=trainer.device)
     # original runs: optimizer.pt has no iteration; they resume from the newest generator, as the original does
     iterations = int(opt.get("iterations", newest))
-    load_generator_state(trainer.gen_a, trainer.gen_b, os.path.join(folder, f"gen_{iterations:08d}.pt"))
+    gen_path = os.path.join(folder, f"gen_{iterations:08d}.pt")
+    trained_path = os.path.join(folder, f"gen_train_{iterations:08d}.pt")
+    if trainer.gen_a_ema is not None:  # averages from gen_*.pt (a run without them starts them there)
+        load_generator_state(trainer.gen_a_ema, trainer.gen_b_ema, gen_path)
+    load_generator_state(trainer.gen_a, trainer.gen_b, trained_path if os.path.isfile(trained_path) else gen_path)
     load_discriminators(trainer.dis_a, trainer.dis_b, os.path.join(folder, f"dis_{iterations:08d}.pt"))
     try:
         trainer.gen_opt.load_state_dict(opt["gen"])

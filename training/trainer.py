@@ -14,6 +14,7 @@ Two update schemes (``dis_fakes``):
 from __future__ import annotations
 
 import contextlib
+import copy
 import warnings
 from typing import Callable, Dict, Optional, Tuple
 
@@ -73,6 +74,11 @@ class MUNITTrainer:
         init_weights(self.dis_a, "gaussian")
         init_weights(self.dis_b, "gaussian")
         self.networks = nets.to(self.device).train()
+        # the weights' moving averages (config.gen_ema > 0): what checkpoints and sample grids use
+        self.gen_a_ema = self.gen_b_ema = None
+        if config.gen_ema > 0:
+            self.gen_a_ema = copy.deepcopy(self.gen_a).requires_grad_(False).eval()
+            self.gen_b_ema = copy.deepcopy(self.gen_b).requires_grad_(False).eval()
         self.display_s_a, self.display_s_b = self.display_s_a.to(self.device), self.display_s_b.to(self.device)
 
         betas = (config.beta1, config.beta2)
@@ -235,7 +241,25 @@ class MUNITTrainer:
                 forward = self._generator_forward(x_a, x_b, s_a, s_b, self.config.recon_x_cyc_w > 0)
             terms = self._adversarial_terms(*forward)
         self._step(terms["gen_total"], self.gen_opt, self.gen_scaler, (self.gen_a, self.gen_b))
+        self._update_averages()
         return {k: v.detach() for k, v in terms.items()}
+
+    @torch.no_grad()
+    def _update_averages(self) -> None:
+        """ema = decay * ema + (1 - decay) * weights, after every G step; buffers copied."""
+        if self.gen_a_ema is None:
+            return
+        for average, net in ((self.gen_a_ema, self.gen_a), (self.gen_b_ema, self.gen_b)):
+            for avg, param in zip(average.parameters(), net.parameters()):
+                avg.lerp_(param.detach(), 1.0 - self.config.gen_ema)
+            for avg, buffer in zip(average.buffers(), net.buffers()):
+                avg.copy_(buffer)
+
+    def inference_generators(self) -> Tuple[nn.Module, nn.Module]:
+        """(gen_a, gen_b) to translate with: the moving averages when kept, else the trained weights."""
+        if self.gen_a_ema is not None:
+            return self.gen_a_ema, self.gen_b_ema
+        return self.gen_a, self.gen_b
 
     def iterate(self, x_a: torch.Tensor, x_b: torch.Tensor) -> Losses:
         """One training iteration: scheduler step, D update, G update. Returns every loss term."""
@@ -260,31 +284,40 @@ class MUNITTrainer:
         Returns (x_a, x_a_recon, x_ab1, x_ab2, x_b, x_b_recon, x_ba1, x_ba2), each (N, C, H, W)."""
         was_training = self.networks.training
         self.networks.eval()
+        gen_a, gen_b = self.inference_generators()
         n = x_a.shape[0]
         x_a, x_b = x_a.to(self.device), x_b.to(self.device)
         s_a2, s_b2 = self.random_styles(n)
         outs = ([], [], [], [], [], [])
         for i in range(n):
-            c_a, s_a_fake = self.gen_a.encode(x_a[i:i + 1])
-            c_b, s_b_fake = self.gen_b.encode(x_b[i:i + 1])
-            outs[0].append(self.gen_a.decode(c_a, s_a_fake))
-            outs[1].append(self.gen_b.decode(c_b, s_b_fake))
-            outs[2].append(self.gen_a.decode(c_b, self.display_s_a[i:i + 1]))
-            outs[3].append(self.gen_a.decode(c_b, s_a2[i:i + 1]))
-            outs[4].append(self.gen_b.decode(c_a, self.display_s_b[i:i + 1]))
-            outs[5].append(self.gen_b.decode(c_a, s_b2[i:i + 1]))
+            c_a, s_a_fake = gen_a.encode(x_a[i:i + 1])
+            c_b, s_b_fake = gen_b.encode(x_b[i:i + 1])
+            outs[0].append(gen_a.decode(c_a, s_a_fake))
+            outs[1].append(gen_b.decode(c_b, s_b_fake))
+            outs[2].append(gen_a.decode(c_b, self.display_s_a[i:i + 1]))
+            outs[3].append(gen_a.decode(c_b, s_a2[i:i + 1]))
+            outs[4].append(gen_b.decode(c_a, self.display_s_b[i:i + 1]))
+            outs[5].append(gen_b.decode(c_a, s_b2[i:i + 1]))
         self.networks.train(was_training)
         a_recon, b_recon, ba1, ba2, ab1, ab2 = (torch.cat(o) for o in outs)
         return x_a, a_recon, ab1, ab2, x_b, b_recon, ba1, ba2
 
     # ----------------------------------------------------------------- state
     def checkpoint_states(self, iterations: int):
-        """(gen, dis, optimizer) dictionaries in the original format."""
-        gen = {"a": self.gen_a.state_dict(), "b": self.gen_b.state_dict()}
+        """(gen, dis, optimizer) dictionaries in the original format; gen holds the weights to
+        translate with (the moving averages when kept)."""
+        gen_a, gen_b = self.inference_generators()
+        gen = {"a": gen_a.state_dict(), "b": gen_b.state_dict()}
         dis = {"a": self.dis_a.state_dict(), "b": self.dis_b.state_dict()}
         # "iterations" is a munit-fast addition; original tools read only 'gen' and 'dis'
         opt = {"gen": self.gen_opt.state_dict(), "dis": self.dis_opt.state_dict(), "iterations": iterations}
         return gen, dis, opt
+
+    def trained_generator_state(self) -> Optional[dict]:
+        """{"a", "b"} trained weights when checkpoints hold moving averages (gen_train_*.pt), else None."""
+        if self.gen_a_ema is None:
+            return None
+        return {"a": self.gen_a.state_dict(), "b": self.gen_b.state_dict()}
 
     def schedule_states(self) -> dict:
         out = {}
