@@ -92,7 +92,8 @@ def test_resume_from_an_original_run_folder(training_config, tmp_path):
 
 def test_generator_averages_are_checkpointed_and_resume_exactly(training_config, tmp_path):
     """gen_ema > 0: gen_*.pt holds ema = d * ema + (1 - d) * weights after every G step (from the
-    initial weights), gen_train_*.pt the trained weights; a resumed run ends bit-identical."""
+    initial weights), gen_train_*.pt the trained weights, equal to a run without averages; a
+    resumed run ends bit-identical."""
     decay = 0.9
     config = apply_overrides(training_config, ["batch_size=2", "max_iter=3", f"gen_ema={decay}"])
     trainer = MUNITTrainer(config)
@@ -130,3 +131,10 @@ def test_generator_averages_are_checkpointed_and_resume_exactly(training_config,
         for domain in "ab":
             for key in a[domain]:
                 assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+    # averaging leaves training alone: the trained weights equal a run without gen_ema
+    train(apply_overrides(config, ["max_iter=4", "gen_ema=0"]), _options(tmp_path / "plain"))
+    plain = load_file(tmp_path / "plain" / "checkpoints" / "gen_00000004.pt")
+    trained = load_file(tmp_path / "straight" / "checkpoints" / "gen_train_00000004.pt")
+    for domain in "ab":
+        for key in plain[domain]:
+            assert torch.equal(plain[domain][key], trained[domain][key]), f"gen_train[{domain}].{key}"
