@@ -138,7 +138,9 @@ if triton is not None:
         C, HW, eps,
         sxb, sxc, sxhw, sab, sac, srb, src, srhw, syb, syc, syhw,
         HAS_AFFINE: tl.constexpr, HAS_RESIDUAL: tl.constexpr, ACT: tl.constexpr,
-        BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr, MIN_ROWS: tl.constexpr, ROW_SPLIT: tl.constexpr,
+        BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,  # the host's tile: BLOCK_C rows of BLOCK_HW
+        MIN_ROWS: tl.constexpr,  # read by the autotuner's pruning only
+        ROW_SPLIT: tl.constexpr,  # the autotuner's choice: the tile's rows go to this many programs
     ):
         ROWS: tl.constexpr = BLOCK_C // ROW_SPLIT  # rows of this program's tile
         pid = tl.program_id(0)
