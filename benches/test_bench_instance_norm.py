@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernel_bench import BACKENDS, DEVICE, DTYPES, MODES, SHAPES, max_error, op_for, record, skip_unavailable
+from kernel_bench import BACKEND_MODES, DEVICE, DTYPES, SHAPES, max_error, op_for, record, skip_unavailable
 from munit_fast.kernels import instance_norm, instance_norm_ref
 
 
@@ -30,12 +30,11 @@ def _stream(x):
 
 
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend, mode", BACKEND_MODES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_instance_norm(benchmark, shape, dtype, backend, mode, layout):
-    skip_unavailable(backend, dtype, mode)
+    skip_unavailable(backend, dtype)
     memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
     x = torch.randn(shape, device=DEVICE, dtype=dtype).to(memory_format=memory_format)
     x.requires_grad_(mode == "fwd_bwd")
