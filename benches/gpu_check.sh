@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The GPU check (about 12 minutes on an H100: run it as two calls where a call is limited to 10,
-# e.g. GPU_CHECK_STEPS="kernel-tests kernel-tests-layer-norm cuda-tests" first): the Triton kernels compiled (not interpreted)
+# The GPU check (about 14 minutes on an H100, mostly Triton compiling each test's kernels: run it
+# as two calls where a call is limited to 10 minutes, e.g.
+# GPU_CHECK_STEPS="kernel-tests kernel-tests-layer-norm kernel-bench-fwd kernel-bench-fwd-bwd" first): the Triton kernels compiled (not interpreted)
 # against their references, the CUDA-only tests, and the GPU benchmarks. Results land in
 # benches/results/<gpu>-*.json (and in $OUT when set), with a log of every step.
 #
@@ -37,11 +38,11 @@ BENCH="--benchmark-only --benchmark-min-rounds=5 --benchmark-max-time=0.3"
 KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py benches/test_bench_layer_norm.py"
 # Correctness first: the kernels compiled (their first tile each: autotuning every test shape
 # would take minutes), CUDA graphs, the translator and the mixed-precision trainer on CUDA.
-step kernel-tests 150 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
+step kernel-tests 240 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
   --ignore tests/kernels/test_layer_norm.py --junitxml "$RESULTS/$GPU-kernel-tests.xml"
 step kernel-tests-layer-norm 120 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider \
   tests/kernels/test_layer_norm.py --junitxml "$RESULTS/$GPU-kernel-tests-layer-norm.xml"
-step cuda-tests 110 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
+step cuda-tests 160 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
   tests/training/test_precision.py --junitxml "$RESULTS/$GPU-cuda-tests.xml"
 # Speed, most important first: kernel forward (device time, autotuned), the generator with and
 # without kernels and CUDA graphs, forward+backward, the translation grid, training.
@@ -52,7 +53,7 @@ step generator-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_
 step kernel-bench-fwd-bwd 70 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH \
   -k "fwd_bwd and fp16 and not compile and (res-256px-b8 or up1-256px-b8 or enc-in-256px) and not channels_last" \
   --benchmark-json "$RESULTS/$GPU-kernels-fwd-bwd.json"
-step translate-bench 50 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
+step translate-bench 90 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
   -k "(256x256 or 720x1280) and (K1 or K8) and (original or fp16) and not compile" \
   --benchmark-json "$RESULTS/$GPU-translate-graphs.json"
 if [ -n "${OUT:-}" ]; then find "$RESULTS" -name "$GPU-*" -newer "$STARTED" -exec cp {} "$OUT"/ \;; fi

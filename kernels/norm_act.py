@@ -16,9 +16,10 @@ Kernel shape by row length (a row is one (b, c) plane of H*W elements):
   reading x once (``_fused_*`` kernels, instance statistics only);
 - long rows: a split reduction (``_partial_*`` kernels: each program sums one chunk of a
   row), then an elementwise pass whose programs add their rows' chunks into the instance
-  statistics themselves (``FROM_SUMS``): two launches, no host-side arithmetic. MUNIT's
-  LayerNorm, whose statistics span a whole sample, forms them in a small kernel between the
-  two (``_finalize_*``).
+  statistics themselves (``FROM_SUMS``): two launches, no host-side arithmetic. Rows cut into
+  many chunks, and MUNIT's LayerNorm, whose statistics span a whole sample, have them formed
+  by a small kernel between the two (``_finalize_*``). The elementwise pass walks the rows in
+  reverse, so its second read of x starts with what the reduction left in L2.
 For channels_last, tiles are wide in C (coalesced along the contiguous channel axis): a
 dedicated tile shape of the same kernels, no copy.
 
@@ -54,6 +55,10 @@ FUSED_CHANNELS_LAST_C = 16
 PROGRAMS_PER_SM = 4
 # Rows (or channels) per program when the partial sums are combined into statistics.
 FINALIZE_BLOCK = 1024
+# Chunks per row up to which the elementwise pass adds the partial sums up itself. Every one of
+# its programs re-reads all of its rows' sums, so rows cut into more chunks (few long rows, as in
+# channels_last, take hundreds) have their statistics formed by one small launch instead.
+MAX_SPLITS_FROM_SUMS = 8
 # Elementwise-pass tiles (BLOCK_C, BLOCK_HW, num_warps) the autotuner chooses from, by layout.
 ELEMENTWISE_TILES_NCHW = ((1, 1024, 4), (1, 2048, 4), (1, 4096, 8), (2, 2048, 8))
 ELEMENTWISE_TILES_CHANNELS_LAST = ((64, 64, 4), (32, 128, 4), (128, 32, 4), (64, 128, 8))
@@ -298,6 +303,12 @@ if triton is not None:
             tl.store(rstd_ptr + r, 1.0 / tl.sqrt(var + eps), mask=mask)
 
     @triton.jit
+    def _reversed_program_id():
+        """The elementwise passes walk the rows in the reverse of the reduction's order: the rows
+        it summed last are the ones still in L2, so they are read again from there first."""
+        return tl.num_programs(0) - 1 - tl.program_id(0)
+
+    @triton.jit
     def _instance_statistics(
         x_ptr, s1_ptr, s2_ptr, b, c64, c_mask, C, HW, n_splits, stats_batch, eps, sxb, sxc,
     ):
@@ -328,7 +339,7 @@ if triton is not None:
         HAS_AFFINE: tl.constexpr, HAS_RESIDUAL: tl.constexpr, ACT: tl.constexpr,
         BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
     ):
-        pid = tl.program_id(0)
+        pid = _reversed_program_id()
         n_cblocks = tl.cdiv(C, BLOCK_C)
         n_hwblocks = tl.cdiv(HW, BLOCK_HW)
         row = pid // n_hwblocks
@@ -480,7 +491,7 @@ if triton is not None:
         FROM_SUMS: tl.constexpr,  # instance-norm coefficients formed here from the partial sums
         HAS_AFFINE: tl.constexpr, ACT: tl.constexpr, BLOCK_C: tl.constexpr, BLOCK_HW: tl.constexpr,
     ):
-        pid = tl.program_id(0)
+        pid = _reversed_program_id()
         n_cblocks = tl.cdiv(C, BLOCK_C)
         n_hwblocks = tl.cdiv(HW, BLOCK_HW)
         row = pid // n_hwblocks
@@ -724,8 +735,18 @@ def split_statistics(
     Returns mean and rstd, (B, C) per instance or (B,) per sample with rstd = 1 / (std + eps),
     and the unbiased std (B,) per sample (None per instance).
     """
+    return statistics_from_sums(x, partial_sums(x, per_sample), eps, per_sample)
+
+
+def statistics_from_sums(
+    x: torch.Tensor,  # (B, C, H, W): the tensor the sums were taken over
+    sums: Tuple[torch.Tensor, torch.Tensor],  # (SPLITS, B, C) fp32 from partial_sums(x, per_sample)
+    eps: float,
+    per_sample: bool,
+) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:  # as split_statistics
+    """The statistics from the split reduction's partial sums, in one small launch."""
     batch, c, hw = x.shape[0], x.shape[1], x.shape[2] * x.shape[3]
-    s1, s2 = partial_sums(x, per_sample)
+    s1, s2 = sums
     xv, sxb, sxc, _ = rows_view(x)
     stat_shape = (batch,) if per_sample else (batch, c)
     mean = torch.empty(stat_shape, dtype=torch.float32, device=x.device)
@@ -781,8 +802,13 @@ def normalize_from_sums(
     activation: str, batch: int,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # y (batch, C, H, W); mean, rstd (batch, C) fp32
     """The elementwise pass of instance norm over long rows, forming each row's statistics from
-    the partial sums itself (no separate statistics launch); statistics of a batch-1 ``sums``
-    serve every sample."""
+    the partial sums itself (no separate statistics launch, up to MAX_SPLITS_FROM_SUMS chunks per
+    row); statistics of a batch-1 ``sums`` serve every sample."""
+    s1 = sums[0]
+    if s1.shape[0] > MAX_SPLITS_FROM_SUMS:
+        stats_mean, stats_rstd, _ = statistics_from_sums(x[:s1.shape[1]], sums, eps, per_sample=False)
+        mean, rstd = stats_mean.expand(batch, -1), stats_rstd.expand(batch, -1)
+        return normalize(x, mean, rstd, scale, bias, residual, activation, batch), mean, rstd
     mean, rstd = torch.empty((2, batch, x.shape[1]), dtype=torch.float32, device=x.device).unbind(0)
     y = _launch_normalize(x, mean, rstd, sums, eps, scale, bias, residual, activation, batch)
     return y, mean, rstd
@@ -825,13 +851,25 @@ def split_grad_terms(
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # coef (3, B, C); sum(dy), sum(dy * xhat) (B, C)
     """Split reduction of dy and dy * xhat over each row, then (a second launch) the
     coefficients of dx = coef[0] * dy + coef[1] * xhat + coef[2]."""
-    batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
+    sums = partial_grad_sums(grad, x, mean, rstd, scale, bias, activation)
+    return grad_terms_from_sums(sums, rstd, std, scale, x.shape[2] * x.shape[3])
+
+
+def grad_terms_from_sums(
+    sums: Tuple[torch.Tensor, torch.Tensor],  # (SPLITS, B, C) fp32 from partial_grad_sums
+    rstd: torch.Tensor,  # (B, C) fp32, any strides
+    std: Optional[torch.Tensor],  # (B,) fp32 unbiased std when per sample, else None
+    scale: Optional[torch.Tensor],  # (B, C) or None (required when per sample)
+    hw: int,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # coef (3, B, C); sum(dy), sum(dy * xhat) (B, C)
+    """The dx coefficients and row sums from the partial sums, in one small launch."""
+    s1, s2 = sums
+    batch, c = s1.shape[1], s1.shape[2]
     per_sample = std is not None
-    s1, s2 = partial_grad_sums(grad, x, mean, rstd, scale, bias, activation)
     scale_t, sab, sac = _param_view(scale, rstd)
-    sum_dy = torch.empty((batch, c), dtype=torch.float32, device=x.device)
+    sum_dy = torch.empty((batch, c), dtype=torch.float32, device=s1.device)
     sum_dy_xhat = torch.empty_like(sum_dy)
-    coef = torch.empty((3, batch, c), dtype=torch.float32, device=x.device)
+    coef = torch.empty((3, batch, c), dtype=torch.float32, device=s1.device)
     block = min(FINALIZE_BLOCK, next_power_of_2(c if per_sample else batch * c))
     grid = batch if per_sample else cdiv(batch * c, block)
     _finalize_grad_kernel[(grid,)](
@@ -884,7 +922,11 @@ def normalize_backward_from_sums(
     activation: str,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # dx (B, C, H, W); sum(dy), sum(dy * xhat) (B, C)
     """Instance-norm backward's elementwise pass over long rows, forming the coefficients from
-    the partial sums itself (no separate launch); dx is per output sample."""
+    the partial sums itself (no separate launch, up to MAX_SPLITS_FROM_SUMS chunks per row); dx
+    is per output sample."""
+    if sums[0].shape[0] > MAX_SPLITS_FROM_SUMS:
+        coef, sum_dy, sum_dy_xhat = grad_terms_from_sums(sums, rstd, None, scale, x.shape[2] * x.shape[3])
+        return normalize_backward(grad, x, mean, rstd, scale, bias, coef, activation), sum_dy, sum_dy_xhat
     sum_dy, sum_dy_xhat = torch.empty((2, grad.shape[0], x.shape[1]), dtype=torch.float32,
                                       device=x.device).unbind(0)
     dx = _launch_normalize_backward(grad, x, mean, rstd, scale, bias, None, sums, sum_dy, sum_dy_xhat, activation)

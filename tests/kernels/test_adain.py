@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from munit_fast.kernels import adain, adain_ref
+from munit_fast.kernels import adain, adain_ref, norm_act
 
 from kernel_checks import ACTIVATIONS, DTYPE_TOLERANCES, assert_matches_reference, make, requires_triton
 
@@ -93,3 +93,20 @@ def test_inference_calls_skip_autograd_and_match_training_calls(kernel_path):
         untracked = adain(x, scale, bias, "relu", residual, impl="triton")
     assert tracked.grad_fn is not None and untracked.grad_fn is None
     torch.testing.assert_close(untracked, tracked, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
+@pytest.mark.parametrize("styles", [None, 3], ids=["own-content", "one-content-3-styles"])
+def test_rows_of_many_chunks_take_a_statistics_launch(channels_last, styles, monkeypatch):
+    """Rows split into more chunks than the elementwise pass adds up itself: the statistics
+    (forward) and dx coefficients (backward) come from the finalize kernels instead."""
+    monkeypatch.setattr(norm_act, "MAX_FUSED_TILE", 0)
+    monkeypatch.setattr(norm_act, "SPLIT_TILE_NCHW", (2, 32))
+    monkeypatch.setattr(norm_act, "SPLIT_TILE_CHANNELS_LAST", (4, 32))
+    monkeypatch.setattr(norm_act, "MAX_SPLITS_FROM_SUMS", 1)
+    shape = (1 if styles else 2, 3, 19, 23)
+    x = make(shape, channels_last=channels_last)
+    scale, bias = make((styles or 2, 3)), make((styles or 2, 3))
+    residual = make((styles or 2,) + shape[1:], channels_last=channels_last)
+    assert norm_act.partial_sums(x.detach(), per_sample=False)[0].shape[0] > 1  # several chunks per row
+    assert_matches_reference(_fast("lrelu", True), _ref("lrelu", True), [x, scale, bias, residual], 1e-5, 1e-5)
