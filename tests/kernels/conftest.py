@@ -36,3 +36,13 @@ def kernel_path(request, monkeypatch):
         monkeypatch.setattr(norm_act, "SPLIT_TILE_CHANNELS_LAST", (4, 32))
         monkeypatch.setattr(norm_act, "FINALIZE_BLOCK", 2)
     return request.param
+
+
+@pytest.fixture
+def many_chunk_rows(monkeypatch):
+    """The split path with rows cut into more chunks than the elementwise pass adds up itself,
+    so the statistics (forward) and dx coefficients (backward) come from the finalize kernels."""
+    monkeypatch.setattr(norm_act, "MAX_FUSED_TILE", 0)
+    monkeypatch.setattr(norm_act, "SPLIT_TILE_NCHW", (2, 32))
+    monkeypatch.setattr(norm_act, "SPLIT_TILE_CHANNELS_LAST", (4, 32))
+    monkeypatch.setattr(norm_act, "MAX_SPLITS_FROM_SUMS", 1)

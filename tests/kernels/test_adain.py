@@ -97,13 +97,7 @@ def test_inference_calls_skip_autograd_and_match_training_calls(kernel_path):
 
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
 @pytest.mark.parametrize("styles", [None, 3], ids=["own-content", "one-content-3-styles"])
-def test_rows_of_many_chunks_take_a_statistics_launch(channels_last, styles, monkeypatch):
-    """Rows split into more chunks than the elementwise pass adds up itself: the statistics
-    (forward) and dx coefficients (backward) come from the finalize kernels instead."""
-    monkeypatch.setattr(norm_act, "MAX_FUSED_TILE", 0)
-    monkeypatch.setattr(norm_act, "SPLIT_TILE_NCHW", (2, 32))
-    monkeypatch.setattr(norm_act, "SPLIT_TILE_CHANNELS_LAST", (4, 32))
-    monkeypatch.setattr(norm_act, "MAX_SPLITS_FROM_SUMS", 1)
+def test_rows_of_many_chunks_take_a_statistics_launch(channels_last, styles, many_chunk_rows):
     shape = (1 if styles else 2, 3, 19, 23)
     x = make(shape, channels_last=channels_last)
     scale, bias = make((styles or 2, 3)), make((styles or 2, 3))
