@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The GPU check (about 14 minutes on an H100, mostly Triton compiling each test's kernels: run it
-# as two calls where a call is limited to 10 minutes, e.g.
+# The GPU check (12 minutes on an H100 when last run, with three steps cut short by their limits,
+# since raised; the limits add up to 15 minutes, mostly Triton compiling each test's kernels): run
+# it as two calls where a call is limited to 10 minutes, e.g.
 # GPU_CHECK_STEPS="kernel-tests kernel-tests-layer-norm kernel-bench-fwd kernel-bench-fwd-bwd" first): the Triton kernels compiled (not interpreted)
 # against their references, the CUDA-only tests, and the GPU benchmarks. Results land in
 # benches/results/<gpu>-*.json (and in $OUT when set), with a log of every step.
