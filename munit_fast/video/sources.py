@@ -62,6 +62,17 @@ def _capture_fps(capture, requested: Optional[float]) -> float:
     return float(reported) if reported and 0 < reported < 1000 else DEFAULT_FPS
 
 
+def _open_quietly(opener: Callable, target):
+    """Opens a capture with OpenCV's own probe warnings silenced (a missing camera makes each
+    backend print one); the caller reports a failure in one line of its own."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        return opener(target)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 class CameraSource(Source):
     """A webcam through OpenCV, by index."""
 
@@ -69,7 +80,7 @@ class CameraSource(Source):
 
     def __init__(self, index: int, width=None, height=None, fps=None, opener: Optional[Callable] = None):
         self.description = f"camera {index}"
-        self.capture = (opener or cv2.VideoCapture)(index)
+        self.capture = _open_quietly(opener or cv2.VideoCapture, index)
         if not self.capture.isOpened():
             raise MunitError(f"cannot open camera {index} (--input cam{index}): no such camera or it is busy; "
                              "try another index, --input demo or a video file")

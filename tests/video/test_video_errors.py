@@ -2,6 +2,7 @@
 no display, a stream that drops mid-run (output finalized, non-zero exit), bad options."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from video_helpers import REFERENCE_CHECKPOINT, REFERENCE_CONFIG, read_video
@@ -33,6 +34,16 @@ def error_line(capsys) -> str:
 def test_bad_sources_raise_one_line_errors(spec, message):
     with pytest.raises(MunitError, match=message):
         open_source(spec)
+
+
+def test_missing_camera_prints_only_our_line(capfd):
+    """OpenCV's own probe warnings (one per capture backend) are silenced while a camera
+    opens, and its log level is restored afterwards."""
+    level = cv2.utils.logging.getLogLevel()
+    with pytest.raises(MunitError, match="cannot open camera 97"):
+        open_source("cam97")
+    assert "WARN" not in capfd.readouterr().err
+    assert cv2.utils.logging.getLogLevel() == level
 
 
 def test_unreadable_video_file(tmp_path):
