@@ -193,6 +193,14 @@ class EpochSampler(Sampler):
         return (self.steps() - self.start) * self.batch_size
 
 
+def usable_workers(requested: int) -> int:
+    """The config's ``num_workers`` capped at the CPUs this process may use: the original configs
+    ask for 8 per domain, which oversubscribes a small machine (and makes PyTorch warn) for no
+    gain. Crop and flip are seeded per image, so the batches do not depend on the count."""
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(requested, available)
+
+
 def _ignore_sigint(worker_id: int) -> None:
     """Ctrl-C reaches the whole process group; workers leave it to the main process, which
     saves a checkpoint and then shuts them down."""
@@ -206,7 +214,7 @@ class PairedBatches:
     def __init__(self, data_a: _Items, data_b: _Items, batch_size: int, num_workers: int, seed: int,
                  rank: int = 0, world_size: int = 1, pin_memory: bool = False):
         self.data = (data_a, data_b)
-        self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
+        self.batch_size, self.num_workers, self.seed = batch_size, usable_workers(num_workers), seed
         self.rank, self.world_size, self.pin_memory = rank, world_size, pin_memory
         self.steps_per_epoch = min(len(d) // world_size for d in self.data) // batch_size
         if self.steps_per_epoch == 0:

@@ -90,6 +90,16 @@ def test_batches_from_iteration_k_equal_the_uninterrupted_order(training_config)
     assert not torch.equal(straight[0][0], straight[3][0])  # a new epoch reshuffles
 
 
+def test_worker_count_is_capped_and_does_not_change_the_batches(training_config):
+    data_a, data_b = (domain_dataset(training_config, d, True) for d in "ab")
+    cpus = len(os.sched_getaffinity(0))
+    assert PairedBatches(data_a, data_b, batch_size=2, num_workers=cpus + 6, seed=0).num_workers == cpus
+    in_process = PairedBatches(data_a, data_b, batch_size=2, num_workers=0, seed=0).from_iteration(1)
+    in_workers = PairedBatches(data_a, data_b, batch_size=2, num_workers=2, seed=0).from_iteration(1)
+    for (a0, b0), (a1, b1), _ in zip(in_process, in_workers, range(3)):
+        assert torch.equal(a0, a1) and torch.equal(b0, b1)
+
+
 def test_synthetic_source_is_wrapped_with_the_transforms(training_config, monkeypatch):
     import munit_fast.training.synthetic as synthetic
 
