@@ -49,7 +49,7 @@ step cuda-tests 160 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.
 # without kernels and CUDA graphs, forward+backward, the translation grid, training.
 step kernel-bench-fwd 170 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
   --benchmark-json "$RESULTS/$GPU-kernels.json"
-step generator-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
+step generator-bench 75 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
   --benchmark-json "$RESULTS/$GPU-generator-kernels.json"
 step kernel-bench-fwd-bwd 70 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH \
   -k "fwd_bwd and fp16 and not compile and (res-256px-b8 or up1-256px-b8 or enc-in-256px) and not channels_last" \

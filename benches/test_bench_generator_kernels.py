@@ -63,3 +63,39 @@ def test_generator_fp16(benchmark, generators, impl, layout, batch, launch):
     stats = getattr(benchmark, "stats", None)
     if stats is not None and stats.stats.median > 0:
         benchmark.extra_info["images/s"] = batch / stats.stats.median
+
+
+# The fused normalization kernels (kernels/norm_act.py) as the profiler names them.
+NORM_KERNELS = ("_fused_forward_kernel", "_partial_sums_kernel", "_finalize_stats_kernel", "_normalize_kernel")
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_generator_fp16_time_by_kernel(benchmark, generators, batch):
+    """Where the kernels' generator spends its device time: the fused normalizations' share
+    bounds what folding them into the convolutions (a Triton convolution accumulating the next
+    norm's statistics in its epilogue) could ever save. Kernel device times from the profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    _, gen = generators
+    gen.set_kernel_impl("triton").to(memory_format=torch.contiguous_format)
+    images = torch.rand(batch, 3, 256, 256, device=DEVICE, dtype=torch.half).mul(2).sub(1)
+    styles = torch.randn(batch, gen.style_dim, 1, 1, device=DEVICE, dtype=torch.half)
+
+    @torch.no_grad()
+    def run():
+        out = gen.decode(gen.encode_content(images), styles)
+        torch.cuda.synchronize()
+        return out
+
+    run()  # autotuning stays out of the profile
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        run()
+    kernels = [(e.key, e.self_device_time_total) for e in prof.key_averages()
+               if e.device_type == torch.autograd.DeviceType.CUDA and e.self_device_time_total > 0]
+    total = sum(us for _, us in kernels)
+    norm = sum(us for name, us in kernels if any(k in name for k in NORM_KERNELS))
+    assert total > 0 and norm > 0, f"no fused normalization kernel in the profile: {sorted(kernels)[:5]}"
+    benchmark.pedantic(run, rounds=5)
+    top = sorted(kernels, key=lambda kernel: -kernel[1])[:8]
+    benchmark.extra_info.update(batch=batch, hardware=hardware(), kernel_us_total=total, norm_kernel_us=norm,
+                                norm_share=norm / total, top_kernels_us=[[name[:80], us] for name, us in top])
