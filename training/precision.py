@@ -8,6 +8,7 @@ import contextlib
 import torch
 
 from munit_fast.errors import MunitError
+from munit_fast.runtime.precision import warn_if_emulated
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
@@ -20,6 +21,7 @@ def check_precision(precision: str, device: torch.device) -> None:
                          "use --precision bf16 on CPU")
     if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise MunitError("--precision bf16: this GPU has no bf16 support; use --precision fp16")
+    warn_if_emulated(precision, device)
 
 
 def autocast(precision: str, device: torch.device):

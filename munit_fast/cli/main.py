@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from munit_fast import __version__
 from munit_fast.errors import MunitError
@@ -26,12 +27,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings as ``munit-fast: warning: ...``, without Python's source-line echo."""
+    return f"munit-fast: warning: {message}\n"
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    python_format, warnings.formatwarning = warnings.formatwarning, one_line_warning
     try:
         return int(args.run(args) or 0)
     except MunitError as exc:
@@ -40,6 +47,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("munit-fast: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = python_format
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Device and precision choices for inference, checked with one-line errors."""
 from __future__ import annotations
 
+import warnings
+from typing import Optional
+
 import torch
 import torch.nn as nn
 
@@ -29,7 +32,35 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
     dtype = PRECISIONS[precision]
     if dtype == torch.bfloat16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise MunitError("--precision bf16: this GPU has no bf16 support; use --precision fp16")
+    warn_if_emulated(precision, device)
     return dtype
+
+
+# CPU features that run bf16 / fp16 convolutions natively (PyTorch's own CPU capability checks).
+NATIVE_CPU_FEATURES = {
+    "bf16": (("_is_amx_tile_supported", "AMX"), ("_is_avx512_bf16_supported", "AVX-512 BF16")),
+    "fp16": (("_is_amx_fp16_supported", "AMX-FP16"),),
+}
+
+
+def emulated_precision_message(precision: str, device: torch.device) -> Optional[str]:
+    """Why ``precision`` would run emulated on this CPU (far slower than fp32), or None when it
+    runs natively, is fp32, is on a GPU, or this PyTorch cannot tell."""
+    if device.type != "cpu" or precision not in NATIVE_CPU_FEATURES:
+        return None
+    checks = [(getattr(torch.cpu, name, None), feature) for name, feature in NATIVE_CPU_FEATURES[precision]]
+    if any(check is None for check, _ in checks) or any(check() for check, _ in checks):
+        return None
+    features = [feature for _, feature in checks]
+    missing = f"neither {features[0]} nor {features[1]}" if len(features) == 2 else f"no {features[0]}"
+    return (f"--precision {precision} runs emulated on this CPU (it has {missing}): expect it to be many "
+            f"times slower than fp32 (63x on the AVX2 CPU of the README's benchmark); use --precision fp32 here")
+
+
+def warn_if_emulated(precision: str, device: torch.device) -> None:
+    message = emulated_precision_message(precision, device)
+    if message:
+        warnings.warn(message, stacklevel=3)
 
 
 def cast_convolutions(module: nn.Module, dtype: torch.dtype) -> nn.Module:
