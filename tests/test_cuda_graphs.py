@@ -1,10 +1,13 @@
 """CUDA graphs for the eager backends: clear errors where they cannot run; on a GPU, graphed
 translations equal the launched ones, one graph per input shape, outputs never aliased."""
+import warnings
+
 import pytest
 import torch
 
 from munit_fast.errors import MunitError
 from munit_fast.runtime import EagerBackend, Translator
+from munit_fast.runtime import cuda_graphs
 from munit_fast.runtime.cuda_graphs import GraphedFunction
 from munit_fast.runtime.factory import build_translator
 
@@ -21,6 +24,39 @@ def test_cpu_device_is_a_clear_error(reference_generators):
 def test_export_backends_refuse_cuda_graphs(reference_config):
     with pytest.raises(MunitError, match="not --backend onnx"):
         build_translator(reference_config, "unused.pt", backend="onnx", cuda_graphs=True)
+
+
+def test_auto_graphs_only_where_they_apply(reference_generators, reference_config):
+    gen_a, gen_b = reference_generators
+    assert EagerBackend(gen_a, gen_b, device="cpu", cuda_graphs="auto").name == "eager-fp32"  # a CPU: no graphs
+    with pytest.raises(MunitError) as error:  # the export backends go on to their own work (here: no checkpoint)
+        build_translator(reference_config, "missing.pt", backend="onnx", cuda_graphs="auto")
+    assert "cuda-graphs" not in str(error.value)
+
+
+def failing_capture(monkeypatch):
+    def capture(fn, inputs):
+        raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
+    monkeypatch.setattr(cuda_graphs, "_Capture", capture)
+
+
+def test_automatic_graphs_fall_back_to_launched_calls_with_one_warning(monkeypatch):
+    failing_capture(monkeypatch)
+    calls = []
+    graphed = GraphedFunction(lambda x: calls.append(x) or x + 1, fallback=True)
+    with pytest.warns(UserWarning, match=r"CUDA graph capture failed \(operation not permitted when stream is "
+                                         r"capturing\); running the model launched"):
+        assert graphed(torch.ones(2)).tolist() == [2.0, 2.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning, no second capture attempt
+        assert graphed(torch.zeros(3)).tolist() == [1.0, 1.0, 1.0]
+    assert graphed.launched and graphed.num_graphs == 0 and len(calls) == 2
+
+
+def test_requested_graphs_report_a_failed_capture(monkeypatch):
+    failing_capture(monkeypatch)
+    with pytest.raises(RuntimeError, match="stream is capturing"):
+        GraphedFunction(lambda x: x + 1)(torch.ones(2))
 
 
 @needs_cuda

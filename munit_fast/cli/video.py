@@ -45,8 +45,9 @@ def add_parser(subparsers):
     p.add_argument("--onnx-dir", help="onnx backend: folder of exported graphs (exported there when missing)")
     p.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
-    p.add_argument("--cuda-graphs", action="store_true",
-                   help="eager/triton/compile on CUDA: replay each frame size's encode/decode from a CUDA graph")
+    p.add_argument("--cuda-graphs", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
+                   help="replay each frame size's encode/decode from a CUDA graph (eager/triton/compile on CUDA); "
+                        "auto (default): on for eager and triton on CUDA, launched calls if a capture fails")
     p.add_argument("--model-size", default=None,
                    help="model input S or HxW (default: the config's new_size, square)")
     p.add_argument("--fit", default="letterbox", choices=FIT_MODES,
@@ -107,7 +108,8 @@ def run(args) -> int:
     backend, reason = choose_backend(args.backend, args.device, args.engine_dir)
     export_dirs = {key: value for key, value in (("onnx_dir", args.onnx_dir), ("engine_dir", args.engine_dir)) if value}
     translator = build_translator(config, args.checkpoint, args.direction, backend, args.device, args.precision,
-                                  args.channels_last, cuda_graphs=args.cuda_graphs, **export_dirs)
+                                  args.channels_last, cuda_graphs={"on": True, "off": False, "auto": "auto"}[args.cuda_graphs],
+                                  **export_dirs)
     print(f"munit-fast video: backend {translator.name} ({reason}), model input {box[0]}x{box[1]}, style {args.style}")
 
     def style_from_image(path):

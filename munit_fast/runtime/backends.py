@@ -12,6 +12,7 @@ which one runs:
 from __future__ import annotations
 
 import copy
+from typing import Union
 
 import torch
 import torch.nn as nn
@@ -28,7 +29,8 @@ class EagerBackend:
     """PyTorch modules, optionally in bf16/fp16 (convolutions only), channels_last, with the
     Triton kernels (``kernels="triton"``) and/or ``torch.compile``, and on CUDA replayed from
     CUDA graphs (``cuda_graphs=True``: content encoder, and style MLP + decoder, one graph per
-    input shape).
+    input shape; ``"auto"``: graphs on CUDA unless compiled, falling back to launched calls with
+    a warning if a capture fails).
 
     ``polyphase=True`` (default) runs the decoder's upsample + 5x5 convs in polyphase form
     (same result up to fp32 rounding, 2.8x fewer multiply-adds there); ``polyphase=False`` is
@@ -37,9 +39,12 @@ class EagerBackend:
 
     def __init__(self, gen_source: AdaINGen, gen_target: AdaINGen, device: str = "cpu", precision: str = "fp32",
                  channels_last: bool = False, kernels: str = "auto", compile: bool = False, polyphase: bool = True,
-                 cuda_graphs: bool = False):
+                 cuda_graphs: Union[bool, str] = False):
         self.device = resolve_device(device)
-        if cuda_graphs:
+        graph_fallback = cuda_graphs == "auto"
+        if graph_fallback:
+            cuda_graphs = self.device.type == "cuda" and not compile
+        elif cuda_graphs:
             check_cuda_graphs(self.device)
         self.dtype = resolve_dtype(precision, self.device)
         self.precision = precision
@@ -63,8 +68,8 @@ class EagerBackend:
         self._decode_styles = self._decode_with_mlp
         if cuda_graphs:
             self.name += "-graphs"
-            self._encode_content = GraphedFunction(self._encode_content)
-            self._decode_styles = GraphedFunction(self._decode_with_mlp)
+            self._encode_content = GraphedFunction(self._encode_content, fallback=graph_fallback)
+            self._decode_styles = GraphedFunction(self._decode_with_mlp, fallback=graph_fallback)
 
     def _prepare(self, module: nn.Module, kernels: str) -> nn.Module:
         from munit_fast.model import set_kernel_impl

@@ -6,10 +6,14 @@ Python takes several: a graph removes that host time and leaves the kernels' own
 graph is captured per input signature (shape, dtype, strides), so a video stream at one frame
 size and style count captures once; the least recently used graphs are dropped beyond
 ``max_graphs``. Outputs are copied out of the graph's static buffers, so results stay valid
-after later calls.
+after later calls. Capture is thread-local: other threads (a video pipeline's capture and
+output stages) may keep using CUDA meanwhile. With ``fallback=True`` (graphs chosen
+automatically) a capture that fails is reported in one warning and the function runs
+launched from Python from then on.
 """
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from typing import Callable, Tuple
 
@@ -40,7 +44,7 @@ class _Capture:
                 fn(*self.inputs)
         torch.cuda.current_stream(inputs[0].device).wait_stream(side)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
+        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
             self.output = fn(*self.inputs)
 
     def __call__(self, inputs: Tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -53,9 +57,11 @@ class _Capture:
 class GraphedFunction:
     """``fn(*tensors) -> tensor`` on one CUDA device, replayed from a graph per input signature."""
 
-    def __init__(self, fn: Callable[..., torch.Tensor], max_graphs: int = 8):
+    def __init__(self, fn: Callable[..., torch.Tensor], max_graphs: int = 8, fallback: bool = False):
         self.fn = fn
         self.max_graphs = max_graphs
+        self.fallback = fallback
+        self.launched = False  # True once a failed capture made a fallback run ``fn`` directly
         self._captures: "OrderedDict[tuple, _Capture]" = OrderedDict()
 
     @property
@@ -63,10 +69,20 @@ class GraphedFunction:
         return len(self._captures)
 
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
+        if self.launched:
+            return self.fn(*inputs)
         key = tuple((tuple(t.shape), t.stride(), t.dtype, t.device) for t in inputs)
         capture = self._captures.get(key)
         if capture is None:
-            capture = _Capture(self.fn, inputs)
+            try:
+                capture = _Capture(self.fn, inputs)
+            except RuntimeError as error:
+                if not self.fallback:
+                    raise
+                warnings.warn(f"CUDA graph capture failed ({str(error).splitlines()[0]}); running the model "
+                              "launched from Python instead (slower; --cuda-graphs off skips the attempt)")
+                self.launched, self._captures = True, OrderedDict()
+                return self.fn(*inputs)
             self._captures[key] = capture
             while len(self._captures) > self.max_graphs:
                 self._captures.popitem(last=False)

@@ -1,7 +1,7 @@
 """Build a Translator for one direction of a config + checkpoint, on the backend a user names."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 from munit_fast.checkpoint import load_generators
 from munit_fast.config import MunitConfig, load_config
@@ -18,13 +18,14 @@ BACKENDS = EAGER_BACKENDS + EXPORT_BACKENDS
 
 def build_translator(config, checkpoint, direction: str = "a2b", backend: str = "eager", device: str = "cpu",
                      precision: str = "fp32", channels_last: bool = False, onnx_dir: Optional[str] = None,
-                     engine_dir: Optional[str] = None, cuda_graphs: bool = False) -> Translator:
+                     engine_dir: Optional[str] = None, cuda_graphs: Union[bool, str] = False) -> Translator:
     """config: MunitConfig or YAML path; checkpoint: original gen_*.pt path.
 
     backend "onnx": ONNX Runtime on the split graphs in ``onnx_dir`` (exported there, or into a
     cache folder, when missing); "tensorrt": TensorRT engines in ``engine_dir`` (built from the
     ONNX graphs when missing). ``cuda_graphs`` (eager backends on CUDA): replay each encode and
-    decode from a CUDA graph captured per input shape.
+    decode from a CUDA graph captured per input shape; ``"auto"``: where they apply (eager and
+    triton backends on CUDA), falling back to launched calls if a capture fails.
     """
     if direction not in DIRECTIONS:
         raise MunitError(f"--direction {direction!r}: expected a2b or b2a")
@@ -33,7 +34,7 @@ def build_translator(config, checkpoint, direction: str = "a2b", backend: str = 
     if backend not in BACKENDS:
         raise MunitError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend in EXPORT_BACKENDS:
-        if cuda_graphs:
+        if cuda_graphs is True:
             raise MunitError(f"--cuda-graphs applies to the eager, triton and compile backends, not --backend {backend}")
         return Translator(_export_backend(config, checkpoint, direction, backend, device, precision, onnx_dir,
                                           engine_dir))

@@ -36,6 +36,13 @@ def test_bad_sources_raise_one_line_errors(spec, message):
         open_source(spec)
 
 
+@pytest.mark.parametrize("flag", [["--cuda-graphs"], ["--cuda-graphs", "on"]], ids=["bare", "on"])
+def test_requested_cuda_graphs_on_a_cpu_is_a_one_line_error(flag, capsys, clip_path):
+    """Graphs are automatic on CUDA; asked for explicitly on a CPU they are an error, not ignored."""
+    assert run_video("--input", clip_path, "--headless", *flag) == 2
+    assert "--cuda-graphs needs a CUDA device" in error_line(capsys)
+
+
 def test_missing_camera_prints_only_our_line(capfd):
     """OpenCV's own probe warnings (one per capture backend) are silenced while a camera
     opens, and its log level is restored afterwards."""
