@@ -89,3 +89,22 @@ def test_graphed_translation_matches_launched(reference_generators, reference_te
     odd = images[:, :, :40, :56]
     torch.testing.assert_close(graphed.translate(odd, styles), launched.translate(odd, styles), atol=1e-3, rtol=0)
     assert graphed.backend._decode_styles.num_graphs == 2
+
+
+@needs_cuda
+@pytest.mark.parametrize("backend", ["eager", "triton"])
+def test_video_replays_graphs_by_default_on_cuda(backend, tmp_path, capsys):
+    """The threaded video pipeline on CUDA: graphs chosen automatically, captured without a
+    fallback (warm-up in the main thread, the grid's second size in the inference thread)."""
+    if backend == "triton":
+        pytest.importorskip("triton")
+    from munit_fast.cli.main import main
+
+    output = tmp_path / "out.mp4"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["video", "--input", "demo", "--frames", "8", "--style", "grid:2", "--headless",
+                     "--output", str(output), "--device", "cuda", "--backend", backend]) == 0
+    assert f"backend {backend}-fp32-graphs" in capsys.readouterr().out
+    assert not [w for w in caught if "CUDA graph capture failed" in str(w.message)]
+    assert output.stat().st_size > 0
