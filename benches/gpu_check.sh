@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The GPU check (12 minutes on an H100 when last run, with three steps cut short by their limits,
-# since raised; the limits add up to 15 minutes, mostly Triton compiling each test's kernels): run
-# it as two calls where a call is limited to 10 minutes, e.g.
-# GPU_CHECK_STEPS="kernel-tests kernel-tests-layer-norm kernel-bench-fwd kernel-bench-fwd-bwd" first): the Triton kernels compiled (not interpreted)
-# against their references, the CUDA-only tests, and the GPU benchmarks. Results land in
-# benches/results/<gpu>-*.json (and in $OUT when set), with a log of every step.
+# The GPU check: the Triton kernels compiled (not interpreted) against their references, the
+# CUDA-only tests, and the GPU benchmarks. Results land in benches/results/<gpu>-*.json|xml (and
+# in $OUT when set), with a log of every step.
 #
 #   bash benches/gpu_check.sh            # on a CUDA machine with torch + triton installed
+#   GPU_CHECK_STEPS="kernel-tests kernel-bench-fwd generator-bench" bash benches/gpu_check.sh
 #
-# Each step has its own time limit, so one slow step cannot starve the others.
+# Each step has its own time limit, so one slow step cannot starve the others. The test steps run
+# one pytest process per file at once: their time is mostly Triton compiling each test's kernels
+# on the CPU, which the machine's cores share out (the last run took 146 s + 43 s in one process).
+# Where one call is limited to 10 minutes, run the three steps above first, the rest second.
 set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -28,6 +29,23 @@ step() {  # step NAME SECONDS COMMAND...; GPU_CHECK_STEPS="name ..." runs only t
   timeout --signal=INT "$limit" "$@" 2>&1 | tail -n 40 | tee -a "$LOG"
   echo "=== $name: exit ${PIPESTATUS[0]} after $((SECONDS - start))s" | tee -a "$LOG"
 }
+test_files_step() {  # test_files_step NAME SECONDS "ENV=VALUE ..." FILE...: one pytest process per file, all at once
+  local name=$1 limit=$2 environment=$3; shift 3
+  if [ -n "${GPU_CHECK_STEPS:-}" ] && [[ " $GPU_CHECK_STEPS " != *" $name "* ]]; then return; fi
+  echo "=== $name (limit ${limit}s, $# files in parallel): $*" | tee -a "$LOG"
+  local start=$SECONDS files=("$@") pids=() logs=() i status
+  for i in "${!files[@]}"; do
+    logs+=("$(mktemp)")
+    env $environment timeout --signal=INT "$limit" $PY -m pytest -q -p no:cacheprovider "${files[$i]}" \
+      --junitxml "$RESULTS/$GPU-$name-$(basename "${files[$i]}" .py).xml" > "${logs[$i]}" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!files[@]}"; do
+    wait "${pids[$i]}"; status=$?
+    { echo "--- ${files[$i]}: exit $status"; grep -v "^\s*$" "${logs[$i]}" | tail -n 12; } | tee -a "$LOG"
+  done
+  echo "=== $name: done after $((SECONDS - start))s" | tee -a "$LOG"
+}
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   $PY -c "import torch, triton; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'triton', triton.__version__)"
   $PY -c "import tensorrt; print('tensorrt', tensorrt.__version__)" 2>/dev/null || echo "tensorrt: not installed"
@@ -38,13 +56,10 @@ $PY -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -n 3 | tee
 BENCH="--benchmark-only --benchmark-min-rounds=5 --benchmark-max-time=0.3"
 KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py benches/test_bench_layer_norm.py"
 # Correctness first: the kernels compiled (their first tile each: autotuning every test shape
-# would take minutes), CUDA graphs, the translator and the mixed-precision trainer on CUDA.
-step kernel-tests 240 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider tests/kernels \
-  --ignore tests/kernels/test_layer_norm.py --junitxml "$RESULTS/$GPU-kernel-tests.xml"
-step kernel-tests-layer-norm 120 env MUNIT_FAST_AUTOTUNE=0 $PY -m pytest -q -p no:cacheprovider \
-  tests/kernels/test_layer_norm.py --junitxml "$RESULTS/$GPU-kernel-tests-layer-norm.xml"
-step cuda-tests 160 $PY -m pytest -q -p no:cacheprovider tests/test_cuda_graphs.py tests/test_translator.py \
-  tests/training/test_precision.py --junitxml "$RESULTS/$GPU-cuda-tests.xml"
+# would take minutes), CUDA graphs, the translator, the video pipeline and the mixed-precision
+# trainer on CUDA.
+test_files_step kernel-tests 200 "MUNIT_FAST_AUTOTUNE=0" tests/kernels/test_*.py
+test_files_step cuda-tests 160 "" tests/test_cuda_graphs.py tests/test_translator.py tests/training/test_precision.py
 # Speed, most important first: kernel forward (device time, autotuned), the generator with and
 # without kernels and CUDA graphs, forward+backward, the translation grid, training.
 step kernel-bench-fwd 170 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
