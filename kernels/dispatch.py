@@ -33,7 +33,10 @@ def _interpreting() -> bool:
 
 
 def _tracing() -> bool:
-    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
+    """Tracing or compiling, which covers both ONNX exporters: the TorchScript one traces
+    (jit tracing) and the dynamo one runs torch.export (compiling). torch.onnx's own check costs
+    more host time than the rest of this function together, on every kernel call."""
+    return torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
 def resolve_impl(impl: str, x: torch.Tensor) -> str:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from munit_fast.errors import MunitError
-from munit_fast.kernels import adain, adain_ref, resolve_impl
+from munit_fast.kernels import adain, adain_ref, resolve_impl, triton_available
 
 from kernel_checks import make, requires_triton
 
@@ -82,3 +82,19 @@ def test_backend_names_say_whether_the_kernels_run(monkeypatch, reference_genera
     assert EagerBackend(*reference_generators, device=device, kernels="ref").name == "eager-fp32"
     monkeypatch.setenv("MUNIT_FAST_KERNELS", "ref")
     assert EagerBackend(*reference_generators, device=device).name == "eager-fp32"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning", "ignore::UserWarning")
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript-exporter", "dynamo-exporter"])
+def test_both_onnx_exporters_see_the_reference_ops(dynamo, tmp_path):
+    """Dispatch does not ask torch.onnx whether it is exporting (host time on every call): both
+    exporters run the model under tracing or compiling, which it does check."""
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen.append(resolve_impl("triton" if triton_available() else "auto", x))
+            return x + 1
+
+    torch.onnx.export(Probe(), (torch.ones(1, 2, 3, 3),), str(tmp_path / "probe.onnx"), dynamo=dynamo)
+    assert seen and set(seen) == {"ref"}
