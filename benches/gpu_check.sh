@@ -72,5 +72,7 @@ step kernel-bench-fwd-bwd 70 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHE
 step translate-bench 90 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
   -k "(256x256 or 720x1280) and (K1 or K8) and (original or fp16) and not compile" \
   --benchmark-json "$RESULTS/$GPU-translate-graphs.json"
+step kernel-host-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_kernel_host.py $BENCH \
+  --benchmark-json "$RESULTS/$GPU-kernel-host.json"
 if [ -n "${OUT:-}" ]; then find "$RESULTS" -name "$GPU-*" -newer "$STARTED" -exec cp {} "$OUT"/ \;; fi
 echo "results: $(ls "$RESULTS/$GPU"-* 2>/dev/null | tr '\n' ' ')"
