@@ -107,9 +107,9 @@ def run(args) -> int:
     box = model_size or (config.size_for(source_domain),) * 2
     backend, reason = choose_backend(args.backend, args.device, args.engine_dir)
     export_dirs = {key: value for key, value in (("onnx_dir", args.onnx_dir), ("engine_dir", args.engine_dir)) if value}
+    cuda_graphs = {"on": True, "off": False, "auto": "auto"}[args.cuda_graphs]
     translator = build_translator(config, args.checkpoint, args.direction, backend, args.device, args.precision,
-                                  args.channels_last, cuda_graphs={"on": True, "off": False, "auto": "auto"}[args.cuda_graphs],
-                                  **export_dirs)
+                                  args.channels_last, cuda_graphs=cuda_graphs, **export_dirs)
     print(f"munit-fast video: backend {translator.name} ({reason}), model input {box[0]}x{box[1]}, style {args.style}")
 
     def style_from_image(path):
