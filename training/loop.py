@@ -77,6 +77,13 @@ class TrainResult:
     trainer: MUNITTrainer
 
 
+def select_fastest_convolutions(device: torch.device) -> None:
+    """On CUDA, let cuDNN time its convolution algorithms once per shape and keep the fastest,
+    as the original's train.py does (``cudnn.benchmark = True``): training crops have one size."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
 def train(config: MunitConfig, options: RunOptions) -> TrainResult:
     """Train until config.max_iter (or a stop signal)."""
     device = torch.device(options.device)
@@ -91,6 +98,7 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
     device = torch.device(options.device)
     if device.type == "cuda":
         device = torch.device("cuda", group.local_rank if group.distributed else (device.index or 0))
+    select_fastest_convolutions(device)
     checkpoints = os.path.join(options.output_dir, "checkpoints")
     images = os.path.join(options.output_dir, "images")
 

@@ -103,3 +103,15 @@ def test_bad_input_is_one_line_error(tmp_path, capsys, args, message):
 def test_cuda_without_gpu_is_one_line_error(tmp_path, capsys):
     assert main(["train", "--config", CONFIG, "--output-dir", str(tmp_path), "--device", "cuda", *_set()]) == 2
     assert "CUDA is not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device, expected", [("cuda", True), ("cpu", False)])
+def test_cudnn_picks_the_fastest_convolutions_on_cuda_as_the_original(device, expected, monkeypatch):
+    """The original's train.py sets cudnn.benchmark = True; on a CPU the setting is left alone."""
+    import torch
+
+    from munit_fast.training.loop import select_fastest_convolutions
+
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)  # restored after the test
+    select_fastest_convolutions(torch.device(device))
+    assert torch.backends.cudnn.benchmark is expected
