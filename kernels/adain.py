@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from . import norm_act
+from .norm_act import is_channels_last
 from .activation import apply_activation_ref
-from .dispatch import needs_autograd, resolve_impl
+from .dispatch import needs_autograd, resolve_impl, tracing
 from .precision import statistics_dtype
 
 
@@ -117,7 +118,15 @@ def adain_ref(
 
 
 def instance_normalize_ref(x: torch.Tensor, eps: float) -> torch.Tensor:  # (B, C, H, W) -> same
-    """(x - mu) / sqrt(var + eps) per (b, c); a single spatial element normalizes to 0."""
+    """(x - mu) / sqrt(var + eps) per (b, c); a single spatial element normalizes to 0.
+
+    F.instance_norm (what exports see: ONNX InstanceNormalization) returns NCHW whatever its
+    input, so in a channels_last network every norm would cost two layout copies (to NCHW, and
+    back at the next convolution: 11% of a 256x256 translation on a CPU). Channels_last inputs
+    are therefore normalized with the same math in their own layout, except under tracing."""
     if x.shape[2] * x.shape[3] == 1:  # F.instance_norm refuses this case; the math gives 0
         return x * 0.0
+    if is_channels_last(x) and not tracing():
+        centered = x - x.mean((2, 3), keepdim=True)  # two plain reductions: var_mean is slow along strided H, W
+        return centered * torch.rsqrt((centered * centered).mean((2, 3), keepdim=True) + eps)
     return F.instance_norm(x, eps=eps)

@@ -32,7 +32,7 @@ def _interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
-def _tracing() -> bool:
+def tracing() -> bool:
     """Tracing or compiling, which covers both ONNX exporters: the TorchScript one traces
     (jit tracing) and the dynamo one runs torch.export (compiling). torch.onnx's own check costs
     more host time than the rest of this function together, on every kernel call."""
@@ -47,7 +47,7 @@ def resolve_impl(impl: str, x: torch.Tensor) -> str:
         impl = os.environ.get(ENV_VAR, "auto")
         if impl not in IMPLS:
             raise MunitError(f"environment variable {ENV_VAR}={impl!r}: set it to one of {'|'.join(IMPLS)} or unset it")
-    if _tracing():
+    if tracing():
         return "ref"  # exports and torch.compile see standard operators only
     if impl == "ref":
         return "ref"
