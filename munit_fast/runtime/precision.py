@@ -54,7 +54,7 @@ def emulated_precision_message(precision: str, device: torch.device) -> Optional
     features = [feature for _, feature in checks]
     missing = f"neither {features[0]} nor {features[1]}" if len(features) == 2 else f"no {features[0]}"
     return (f"--precision {precision} runs emulated on this CPU (it has {missing}): expect it to be many "
-            f"times slower than fp32 (on the README's AVX2 CPU, bf16 inference 63x, training 5.8x); "
+            f"times slower than fp32 (on the README's AVX2 CPU, bf16 inference 6.5x, training 5.8x); "
             f"use --precision fp32 here")
 
 
