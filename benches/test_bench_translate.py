@@ -30,7 +30,7 @@ RESOLUTIONS = [(256, 256), (512, 512), (720, 1280), (1080, 1920)]
 STYLES = [1, 4, 8]
 # backend name -> (EagerBackend options, devices it runs on)
 BACKENDS = {
-    "original": (dict(polyphase=False), ("cpu", "cuda")),
+    "original": (dict(polyphase=False, kernels="ref"), ("cpu", "cuda")),
     # "eager" rows run the PyTorch reference ops (kernels="ref"); "triton" rows the fused kernels.
     "eager-fp32": (dict(channels_last=True, kernels="ref"), ("cpu", "cuda")),
     "eager-fp32-nchw": (dict(kernels="ref"), ("cpu",)),  # on CPUs both layouts are worth measuring

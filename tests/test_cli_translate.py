@@ -29,7 +29,10 @@ def test_writes_one_image_per_input_and_style_plus_a_grid(tmp_path, capsys):
         assert cv2.imread(str(tmp_path / f"{stem}_grid.jpg")) is not None
     codes = np.load(tmp_path / "styles.npy")
     assert codes.shape == (3, 8)  # the same 3 styles for every input, saved for reuse
-    assert "translated 4 image(s) x 3 style(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "translated 4 image(s) x 3 style(s)" in out
+    # --backend auto (the default): on the CPU the eager reference ops
+    assert "with eager-fp32" in out
 
 
 def test_style_codes_file_reproduces_a_run(tmp_path):

@@ -108,3 +108,15 @@ def test_video_replays_graphs_by_default_on_cuda(backend, tmp_path, capsys):
     assert f"backend {backend}-fp32-graphs" in capsys.readouterr().out
     assert not [w for w in caught if "CUDA graph capture failed" in str(w.message)]
     assert output.stat().st_size > 0
+
+
+@needs_cuda
+def test_translate_on_cuda_picks_the_kernels_and_eager_means_reference_ops(tmp_path, capsys):
+    pytest.importorskip("triton")
+    from munit_fast.cli.main import main
+    from tests.conftest import SAMPLE_IMAGES
+
+    for backend, name in (("auto", "triton-fp32"), ("eager", "eager-fp32")):
+        assert main(["translate", "--input", SAMPLE_IMAGES, "--output", str(tmp_path / backend), "--device", "cuda",
+                     "--backend", backend]) == 0
+        assert f"with {name}" in capsys.readouterr().out

@@ -7,6 +7,7 @@ import os
 from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.images import list_images, load_image_tensor, make_grid, tensor_to_image, write_image
+from munit_fast.runtime.backend_choice import BACKEND_CHOICES, choose_backend
 from munit_fast.runtime.factory import build_translator
 from munit_fast.runtime.styles import load_style_codes, save_style_codes
 
@@ -24,7 +25,8 @@ def add_parser(subparsers):
     group.add_argument("--style-codes", help=".npy file of style codes shaped (K, style_dim)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--backend", default="eager", choices=["eager", "triton", "compile", "onnx", "tensorrt"])
+    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES,
+                   help="auto (default): the Triton kernels on CUDA where Triton is installed, else eager")
     p.add_argument("--onnx-dir", help="onnx backend: folder of exported graphs (exported there when missing)")
     p.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
@@ -53,7 +55,8 @@ def run(args) -> int:
     from munit_fast.config import load_config
 
     config = load_config(args.config)
-    translator = build_translator(config, args.checkpoint, args.direction, args.backend, args.device,
+    backend, _ = choose_backend(args.backend, args.device, args.engine_dir)
+    translator = build_translator(config, args.checkpoint, args.direction, backend, args.device,
                                   args.precision, args.channels_last, onnx_dir=args.onnx_dir, engine_dir=args.engine_dir,
                                   cuda_graphs=args.cuda_graphs)
     source, target = ("a", "b") if args.direction == "a2b" else ("b", "a")

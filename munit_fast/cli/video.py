@@ -23,7 +23,7 @@ def _canny(text: str) -> tuple:
 
 
 def add_parser(subparsers):
-    from munit_fast.video.backend_choice import BACKEND_CHOICES
+    from munit_fast.runtime.backend_choice import BACKEND_CHOICES
     from munit_fast.video.framing import FIT_MODES
     from munit_fast.video.preprocess import PREPROCESSORS
 
@@ -89,7 +89,7 @@ def run(args) -> int:
     from munit_fast.config import load_config
     from munit_fast.images import load_image_tensor
     from munit_fast.runtime.factory import build_translator
-    from munit_fast.video.backend_choice import choose_backend
+    from munit_fast.runtime.backend_choice import choose_backend
     from munit_fast.video.output import VideoFileOutput, WindowOutput
     from munit_fast.video.pipeline import OutputOptions, VideoPipeline
     from munit_fast.video.preprocess import FramePreprocessor

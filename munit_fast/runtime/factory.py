@@ -21,7 +21,8 @@ def build_translator(config, checkpoint, direction: str = "a2b", backend: str = 
                      engine_dir: Optional[str] = None, cuda_graphs: Union[bool, str] = False) -> Translator:
     """config: MunitConfig or YAML path; checkpoint: original gen_*.pt path.
 
-    backend "onnx": ONNX Runtime on the split graphs in ``onnx_dir`` (exported there, or into a
+    backend "eager": PyTorch with the reference ops (the exact path); "triton": PyTorch with the
+    fused Triton kernels and padding; "compile": torch.compile of the reference ops; "onnx": ONNX Runtime on the split graphs in ``onnx_dir`` (exported there, or into a
     cache folder, when missing); "tensorrt": TensorRT engines in ``engine_dir`` (built from the
     ONNX graphs when missing). ``cuda_graphs`` (eager backends on CUDA): replay each encode and
     decode from a CUDA graph captured per input shape; ``"auto"``: where they apply (eager and
@@ -41,7 +42,7 @@ def build_translator(config, checkpoint, direction: str = "a2b", backend: str = 
     gen_a, gen_b = load_generators(config, checkpoint)
     source, target = (gen_a, gen_b) if direction == "a2b" else (gen_b, gen_a)
     return Translator(EagerBackend(source, target, device=device, precision=precision, channels_last=channels_last,
-                                   kernels="triton" if backend == "triton" else "auto",
+                                   kernels="triton" if backend == "triton" else "ref",
                                    compile=backend == "compile", cuda_graphs=cuda_graphs))
 
 
