@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The GPU check: the Triton kernels compiled (not interpreted) against their references, the
 # CUDA-only tests, and the GPU benchmarks. Results land in benches/results/<gpu>-*.json|xml (and
-# in $OUT when set), with a log of every step.
+# archived in $OUT/gpu_check-results-<time>.tgz when $OUT is set), with a log of every step.
 #
 #   bash benches/gpu_check.sh            # on a CUDA machine with torch + triton installed
 #   GPU_CHECK_STEPS="kernel-tests kernel-bench-fwd generator-bench" bash benches/gpu_check.sh
 #
 # Each step has its own time limit, so one slow step cannot starve the others. The test steps run
 # one pytest process per file at once: their time is mostly Triton compiling each test's kernels
-# on the CPU, which the machine's cores share out (the last run took 146 s + 43 s in one process).
-# Where one call is limited to 10 minutes, run the three steps above first, the rest second.
+# on the CPU, which the machine's cores share out (H200 machine, 16 cores: kernel tests 60 s, where
+# one process took 146 s). The whole check took 347 s there, inside one 10-minute call.
 set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -20,7 +20,13 @@ RESULTS=benches/results
 mkdir -p "$RESULTS"
 LOG="$RESULTS/$GPU-gpu_check.log"
 STARTED=$(mktemp) && sleep 1  # results written after this file are this run's
+RUN_ID=$(date -u +%H%M%S)
 echo "##### gpu_check run $(date -u +%Y-%m-%dT%H:%M:%SZ), steps: ${GPU_CHECK_STEPS:-all}" >> "$LOG"  # runs append
+collect() {  # after every step, so a run cut short still returns what it measured: one archive per run in $OUT
+  if [ -n "${OUT:-}" ]; then
+    find "$RESULTS" -name "$GPU-*" -newer "$STARTED" -print0 | tar -czf "$OUT/gpu_check-results-$RUN_ID.tgz" --null -T -
+  fi
+}
 step() {  # step NAME SECONDS COMMAND...; GPU_CHECK_STEPS="name ..." runs only those steps
   local name=$1 limit=$2; shift 2
   if [ -n "${GPU_CHECK_STEPS:-}" ] && [[ " $GPU_CHECK_STEPS " != *" $name "* ]]; then return; fi
@@ -28,6 +34,7 @@ step() {  # step NAME SECONDS COMMAND...; GPU_CHECK_STEPS="name ..." runs only t
   local start=$SECONDS
   timeout --signal=INT "$limit" "$@" 2>&1 | tail -n 40 | tee -a "$LOG"
   echo "=== $name: exit ${PIPESTATUS[0]} after $((SECONDS - start))s" | tee -a "$LOG"
+  collect
 }
 test_files_step() {  # test_files_step NAME SECONDS "ENV=VALUE ..." FILE...: one pytest process per file, all at once
   local name=$1 limit=$2 environment=$3; shift 3
@@ -45,6 +52,7 @@ test_files_step() {  # test_files_step NAME SECONDS "ENV=VALUE ..." FILE...: one
     { echo "--- ${files[$i]}: exit $status"; grep -v "^\s*$" "${logs[$i]}" | tail -n 12; } | tee -a "$LOG"
   done
   echo "=== $name: done after $((SECONDS - start))s" | tee -a "$LOG"
+  collect
 }
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   $PY -c "import torch, triton; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'triton', triton.__version__)"
@@ -58,21 +66,22 @@ KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py 
 # Correctness first: the kernels compiled (their first tile each: autotuning every test shape
 # would take minutes), CUDA graphs, the translator, the video pipeline and the mixed-precision
 # trainer on CUDA.
-test_files_step kernel-tests 200 "MUNIT_FAST_AUTOTUNE=0" tests/kernels/test_*.py
-test_files_step cuda-tests 160 "" tests/test_cuda_graphs.py tests/test_translator.py tests/training/test_precision.py
-# Speed, most important first: kernel forward (device time, autotuned), the generator with and
-# without kernels and CUDA graphs, forward+backward, the translation grid, training.
-step kernel-bench-fwd 170 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
+test_files_step kernel-tests 110 "MUNIT_FAST_AUTOTUNE=0" tests/kernels/test_*.py
+test_files_step cuda-tests 90 "MUNIT_FAST_AUTOTUNE=0" tests/test_cuda_graphs.py tests/test_translator.py tests/training/test_precision.py
+# Speed, most important first: kernel forward (device time, autotuned), the padding kernel, the
+# generator with and without kernels and CUDA graphs, forward+backward, the translation grid.
+step kernel-bench-fwd 120 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
   --benchmark-json "$RESULTS/$GPU-kernels.json"
-step generator-bench 75 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
+step pad-bench 45 $PY -m pytest -q -p no:cacheprovider benches/test_bench_pad.py $BENCH -k "fp16" \
+  --benchmark-json "$RESULTS/$GPU-pad.json"
+step generator-bench 70 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
   --benchmark-json "$RESULTS/$GPU-generator-kernels.json"
-step kernel-bench-fwd-bwd 70 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH \
+step kernel-bench-fwd-bwd 50 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH \
   -k "fwd_bwd and fp16 and not compile and (res-256px-b8 or up1-256px-b8 or enc-in-256px) and not channels_last" \
   --benchmark-json "$RESULTS/$GPU-kernels-fwd-bwd.json"
-step translate-bench 90 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
+step translate-bench 70 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
   -k "(256x256 or 720x1280) and (K1 or K8) and (original or fp16) and not compile" \
   --benchmark-json "$RESULTS/$GPU-translate-graphs.json"
-step kernel-host-bench 60 $PY -m pytest -q -p no:cacheprovider benches/test_bench_kernel_host.py $BENCH \
+step kernel-host-bench 40 $PY -m pytest -q -p no:cacheprovider benches/test_bench_kernel_host.py $BENCH \
   --benchmark-json "$RESULTS/$GPU-kernel-host.json"
-if [ -n "${OUT:-}" ]; then find "$RESULTS" -name "$GPU-*" -newer "$STARTED" -exec cp {} "$OUT"/ \;; fi
 echo "results: $(ls "$RESULTS/$GPU"-* 2>/dev/null | tr '\n' ' ')"

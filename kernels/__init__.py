@@ -2,6 +2,7 @@
 
 Each op lives in its own file (adain, instance_norm, layer_norm) with its autograd.Function,
 public function and reference; the Triton kernels the three share are in ``norm_act``.
+``pad`` holds the reflection/replication padding before each convolution (inference only).
 ``impl="auto"|"triton"|"ref"`` and the ``MUNIT_FAST_KERNELS`` environment variable choose the
 path (see ``dispatch``). Triton is optional: without it every call runs the reference.
 """
@@ -10,8 +11,9 @@ from .adain import adain, adain_ref
 from .dispatch import IMPLS, resolve_impl, triton_available
 from .instance_norm import instance_norm, instance_norm_ref
 from .layer_norm import layer_norm, layer_norm_ref
+from .pad import pad2d, pad2d_ref
 
 __all__ = [
     "FUSED_ACTIVATIONS", "IMPLS", "adain", "adain_ref", "instance_norm", "instance_norm_ref",
-    "layer_norm", "layer_norm_ref", "resolve_impl", "triton_available",
+    "layer_norm", "layer_norm_ref", "pad2d", "pad2d_ref", "resolve_impl", "triton_available",
 ]

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from munit_fast import kernels
 from munit_fast.kernels.activation import FUSED_ACTIVATIONS
+from munit_fast.kernels.dispatch import needs_autograd, resolve_impl
 
 from .spectral_norm import SpectralNorm
 
@@ -36,11 +37,29 @@ def make_activation(name: str) -> Optional[nn.Module]:
     raise ValueError(f"unsupported activation {name!r}")
 
 
+class ReflectionPad2d(nn.ReflectionPad2d):
+    """nn.ReflectionPad2d through the padding kernel (``kernels.pad2d``) where it applies."""
+
+    impl = "auto"  # set per layer by set_kernel_impl, as for the norms
+
+    def forward(self, x):  # (B, C, H, W) -> (B, C, H + top + bottom, W + left + right)
+        return kernels.pad2d(x, self.padding, "reflect", self.impl)
+
+
+class ReplicationPad2d(nn.ReplicationPad2d):
+    """nn.ReplicationPad2d through the padding kernel (``kernels.pad2d``) where it applies."""
+
+    impl = "auto"
+
+    def forward(self, x):  # (B, C, H, W) -> (B, C, H + top + bottom, W + left + right)
+        return kernels.pad2d(x, self.padding, "replicate", self.impl)
+
+
 def make_pad(pad_type: str, padding: int) -> nn.Module:
     if pad_type == "reflect":
-        return nn.ReflectionPad2d(padding)
+        return ReflectionPad2d(padding)
     if pad_type == "replicate":
-        return nn.ReplicationPad2d(padding)
+        return ReplicationPad2d(padding)
     if pad_type == "zero":
         return nn.ZeroPad2d(padding)
     raise ValueError(f"unsupported pad type {pad_type!r}")
@@ -133,8 +152,20 @@ class Conv2dBlock(nn.Module):
         self.activation_name = activation
         self.norm_name = norm
 
-    def convolve(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(self.pad(x))
+    def convolve(self, x: torch.Tensor) -> torch.Tensor:  # (B, C_in, H, W) -> (B, C_out, H', W')
+        x = self.pad(x)
+        if self._bias_cancels(x):
+            return F.conv2d(x, self.conv.weight, None, self.conv.stride)
+        return self.conv(x)
+
+    def _bias_cancels(self, x: torch.Tensor) -> bool:
+        """True when the kernel path may leave out the conv bias: an instance norm (or AdaIN)
+        follows, which subtracts each (b, c) plane's mean, so a per-channel bias cancels
+        exactly and only costs a pass over the output. Inference only: under autograd the
+        bias stays in the graph and receives the gradient the original gives it."""
+        return (isinstance(self.norm, (InstanceNorm2d, AdaptiveInstanceNorm2d)) and isinstance(self.conv, nn.Conv2d)
+                and not needs_autograd(x, self.conv.weight, self.conv.bias)
+                and resolve_impl(self.norm.impl, x) == "triton")
 
     def finish(self, y, residual=None, adain_params=None):
         """norm -> activation -> + residual on the conv output, fused into one kernel where possible.

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .blocks import Conv2dBlock
+from .blocks import Conv2dBlock, ReplicationPad2d
 
 
 def _phase_taps(weight: torch.Tensor, dim: int) -> list:
@@ -49,7 +49,9 @@ class PolyphaseUpsampleConv(nn.Module):
             raise ValueError("PolyphaseUpsampleConv needs a plain 5x5 stride-1 conv block")
         self.block = block
         self.reflect = isinstance(block.pad, nn.ReflectionPad2d)
-        self.low_res_pad = nn.ReplicationPad2d(1) if self.reflect else type(block.pad)(1)
+        self.low_res_pad = ReplicationPad2d(1) if self.reflect else type(block.pad)(1)
+        if hasattr(block.pad, "impl"):  # the padding kernel as the block's own pad uses it
+            self.low_res_pad.impl = block.pad.impl
         self.register_buffer("weight", polyphase_weight(conv.weight.detach()), persistent=False)
         self.register_buffer("bias", conv.bias.detach().repeat_interleave(4), persistent=False)
 
