@@ -35,8 +35,8 @@ CASES = [
 def tiles(request, monkeypatch):
     """Default tiles, and tiles so small that every test image spans several along each axis."""
     if request.param == "small_tiles":
+        monkeypatch.setattr(pad_module, "NCHW_BLOCK", 16)
         monkeypatch.setattr(pad_module, "TILE_ELEMENTS", 16)
-        monkeypatch.setattr(pad_module, "NCHW_TILE_W", 4)
         monkeypatch.setattr(pad_module, "CHANNELS_LAST_TILE_C", 2)
     return request.param
 
@@ -144,3 +144,12 @@ def test_set_kernel_impl_reaches_every_pad_and_the_polyphase_pad(tiny_generators
     pads = [m for m in list(gen.modules()) + list(decoder.modules()) if hasattr(m, "padding") and hasattr(m, "impl")]
     assert pads and all(m.impl == "ref" for m in pads)
     assert decoder.tail[0].low_res_pad.impl == "ref"
+
+
+def test_planes_longer_than_the_grid_axis_allows_take_longer_runs(monkeypatch):
+    """Runs of one plane go on the grid's second axis (65535 at most on CUDA): a plane with more
+    runs than that gets longer runs. Here the limit is shrunk to 3 runs per plane."""
+    monkeypatch.setattr(pad_module, "NCHW_BLOCK", 16)
+    monkeypatch.setattr(pad_module, "MAX_GRID_Y", 3)
+    x = make((2, 3, 9, 10))
+    assert torch.equal(pad2d(x, (2, 2, 2, 2), impl="triton"), F.pad(x, (2, 2, 2, 2), mode="reflect"))
