@@ -53,6 +53,29 @@ def test_automatic_graphs_fall_back_to_launched_calls_with_one_warning(monkeypat
     assert graphed.launched and graphed.num_graphs == 0 and len(calls) == 2
 
 
+def test_automatic_graphs_capture_only_shapes_that_repeat(monkeypatch):
+    """capture_at=2: a signature's first call runs launched, its second captures, later ones
+    replay; a signature seen once is never captured."""
+    captured = []
+
+    class FakeCapture:
+        def __init__(self, fn, inputs):
+            captured.append(tuple(inputs[0].shape))
+            self.fn = fn
+
+        def __call__(self, inputs):
+            return self.fn(*inputs) * 10  # marks results that came from a "replay"
+
+    monkeypatch.setattr(cuda_graphs, "_Capture", FakeCapture)
+    graphed = GraphedFunction(lambda x: x + 1, fallback=True, capture_at=2)
+    once, repeated = torch.zeros(3), torch.zeros(2)
+    assert graphed(once).tolist() == [1.0] * 3
+    assert graphed(repeated).tolist() == [1.0] * 2
+    assert graphed(repeated).tolist() == [10.0] * 2  # second call: captured, replayed
+    assert graphed(repeated).tolist() == [10.0] * 2
+    assert captured == [(2,)] and graphed.num_graphs == 1
+
+
 def test_requested_graphs_report_a_failed_capture(monkeypatch):
     failing_capture(monkeypatch)
     with pytest.raises(RuntimeError, match="stream is capturing"):
@@ -95,7 +118,7 @@ def test_graphed_translation_matches_launched(reference_generators, reference_te
 @pytest.mark.parametrize("backend", ["eager", "triton"])
 def test_video_replays_graphs_by_default_on_cuda(backend, tmp_path, capsys):
     """The threaded video pipeline on CUDA: graphs chosen automatically, captured without a
-    fallback (warm-up in the main thread, the grid's second size in the inference thread)."""
+    fallback (each size on its second call, in the inference thread)."""
     if backend == "triton":
         pytest.importorskip("triton")
     from munit_fast.cli.main import main

@@ -30,8 +30,10 @@ def add_parser(subparsers):
     p.add_argument("--onnx-dir", help="onnx backend: folder of exported graphs (exported there when missing)")
     p.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
     p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
-    p.add_argument("--cuda-graphs", action="store_true",
-                   help="eager/triton/compile on CUDA: replay each frame size's encode/decode from a CUDA graph")
+    p.add_argument("--cuda-graphs", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
+                   help="replay each image size's encode/decode from a CUDA graph (eager/triton/compile on CUDA); "
+                        "auto (default): eager and triton on CUDA, captured once a size repeats, launched calls "
+                        "if a capture fails")
     p.add_argument("--no-resize", action="store_true", help="keep the input size instead of resizing to new_size")
     return p
 
@@ -58,7 +60,7 @@ def run(args) -> int:
     backend, _ = choose_backend(args.backend, args.device, args.engine_dir)
     translator = build_translator(config, args.checkpoint, args.direction, backend, args.device,
                                   args.precision, args.channels_last, onnx_dir=args.onnx_dir, engine_dir=args.engine_dir,
-                                  cuda_graphs=args.cuda_graphs)
+                                  cuda_graphs={"on": True, "off": False, "auto": "auto"}[args.cuda_graphs])
     source, target = ("a", "b") if args.direction == "a2b" else ("b", "a")
     new_size = None if args.no_resize else config.size_for(source)
     if args.style_image:

@@ -68,8 +68,9 @@ class EagerBackend:
         self._decode_styles = self._decode_with_mlp
         if cuda_graphs:
             self.name += "-graphs"
-            self._encode_content = GraphedFunction(self._encode_content, fallback=graph_fallback)
-            self._decode_styles = GraphedFunction(self._decode_with_mlp, fallback=graph_fallback)
+            capture_at = 2 if graph_fallback else 1  # automatic graphs: only for shapes that repeat
+            self._encode_content = GraphedFunction(self._encode_content, fallback=graph_fallback, capture_at=capture_at)
+            self._decode_styles = GraphedFunction(self._decode_with_mlp, fallback=graph_fallback, capture_at=capture_at)
 
     def _prepare(self, module: nn.Module, kernels: str) -> nn.Module:
         from munit_fast.model import set_kernel_impl

@@ -5,8 +5,9 @@ At 256x256 the generator's GPU work takes well under a millisecond while launchi
 Python takes several: a graph removes that host time and leaves the kernels' own speed. A
 graph is captured per input signature (shape, dtype, strides), so a video stream at one frame
 size and style count captures once; the least recently used graphs are dropped beyond
-``max_graphs``. Outputs are copied out of the graph's static buffers, so results stay valid
-after later calls. Capture is thread-local: other threads (a video pipeline's capture and
+``max_graphs``. Chosen automatically, a signature is captured on its second call, so shapes
+seen once never pay for a capture. Outputs are copied out of the graph's static buffers, so
+results stay valid after later calls. Capture is thread-local: other threads (a video pipeline's capture and
 output stages) may keep using CUDA meanwhile. With ``fallback=True`` (graphs chosen
 automatically) a capture that fails is reported in one warning and the function runs
 launched from Python from then on.
@@ -55,14 +56,23 @@ class _Capture:
 
 
 class GraphedFunction:
-    """``fn(*tensors) -> tensor`` on one CUDA device, replayed from a graph per input signature."""
+    """``fn(*tensors) -> tensor`` on one CUDA device, replayed from a graph per input signature.
 
-    def __init__(self, fn: Callable[..., torch.Tensor], max_graphs: int = 8, fallback: bool = False):
+    ``capture_at``: the call of a signature that captures it; the calls before run launched. 1
+    captures at once; 2 (graphs chosen automatically) captures only signatures that repeat, so a
+    folder of images of all different sizes pays no capture (two warm-up calls and the capture,
+    about three calls' time) for shapes it never sees again.
+    """
+
+    def __init__(self, fn: Callable[..., torch.Tensor], max_graphs: int = 8, fallback: bool = False,
+                 capture_at: int = 1):
         self.fn = fn
         self.max_graphs = max_graphs
         self.fallback = fallback
+        self.capture_at = capture_at
         self.launched = False  # True once a failed capture made a fallback run ``fn`` directly
         self._captures: "OrderedDict[tuple, _Capture]" = OrderedDict()
+        self._sightings: "OrderedDict[tuple, int]" = OrderedDict()  # calls so far of signatures not yet captured
 
     @property
     def num_graphs(self) -> int:
@@ -74,6 +84,8 @@ class GraphedFunction:
         key = tuple((tuple(t.shape), t.stride(), t.dtype, t.device) for t in inputs)
         capture = self._captures.get(key)
         if capture is None:
+            if self._sighted(key) < self.capture_at:
+                return self.fn(*inputs)
             try:
                 capture = _Capture(self.fn, inputs)
             except RuntimeError as error:
@@ -84,8 +96,18 @@ class GraphedFunction:
                 self.launched, self._captures = True, OrderedDict()
                 return self.fn(*inputs)
             self._captures[key] = capture
+            self._sightings.pop(key, None)
             while len(self._captures) > self.max_graphs:
                 self._captures.popitem(last=False)
         else:
             self._captures.move_to_end(key)
         return capture(inputs)
+
+    def _sighted(self, key: tuple) -> int:
+        """Count one more call of ``key``; returns its calls so far (the oldest of many
+        uncaptured signatures are forgotten)."""
+        count = self._sightings.pop(key, 0) + 1
+        self._sightings[key] = count
+        while len(self._sightings) > 4 * self.max_graphs:
+            self._sightings.popitem(last=False)
+        return count
