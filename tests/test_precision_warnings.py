@@ -56,3 +56,13 @@ def test_command_line_warnings_are_one_line_and_python_format_is_restored():
     python_format = warnings.formatwarning
     assert main(["eval", "--num-inputs", "0"]) == 2  # a command that fails still restores it
     assert warnings.formatwarning is python_format
+
+
+def test_bf16_on_a_gpu_without_it_is_one_error_for_inference_and_training(monkeypatch):
+    from munit_fast.errors import MunitError
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    gpu = torch.device("cuda")  # only its type is read: no GPU needed
+    for check in (resolve_dtype, check_precision):
+        with pytest.raises(MunitError, match="this GPU has no bf16 support; use --precision fp16"):
+            check("bf16", gpu)

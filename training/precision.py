@@ -8,7 +8,7 @@ import contextlib
 import torch
 
 from munit_fast.errors import MunitError
-from munit_fast.runtime.precision import warn_if_emulated
+from munit_fast.runtime.precision import check_precision_on_device
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
@@ -19,9 +19,7 @@ def check_precision(precision: str, device: torch.device) -> None:
     if precision == "fp16" and device.type != "cuda":
         raise MunitError("--precision fp16 needs a CUDA GPU (fp16 training uses a gradient scaler); "
                          "use --precision bf16 on CPU")
-    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise MunitError("--precision bf16: this GPU has no bf16 support; use --precision fp16")
-    warn_if_emulated(precision, device)
+    check_precision_on_device(precision, device)
 
 
 def autocast(precision: str, device: torch.device):

@@ -29,11 +29,16 @@ def resolve_device(device: str) -> torch.device:
 def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
     if precision not in PRECISIONS:
         raise MunitError(f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
-    dtype = PRECISIONS[precision]
-    if dtype == torch.bfloat16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+    check_precision_on_device(precision, device)
+    return PRECISIONS[precision]
+
+
+def check_precision_on_device(precision: str, device: torch.device) -> None:
+    """The device checks inference and training share: bf16 on a GPU without it is a one-line
+    error, bf16/fp16 emulated on a CPU a one-line warning."""
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise MunitError("--precision bf16: this GPU has no bf16 support; use --precision fp16")
     warn_if_emulated(precision, device)
-    return dtype
 
 
 # CPU features that run bf16 / fp16 convolutions natively (PyTorch's own CPU capability checks).
