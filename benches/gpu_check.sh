@@ -72,7 +72,7 @@ test_files_step cuda-tests 90 "MUNIT_FAST_AUTOTUNE=0" tests/test_cuda_graphs.py 
 # generator with and without kernels and CUDA graphs, forward+backward, the translation grid.
 step kernel-bench-fwd 120 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
   --benchmark-json "$RESULTS/$GPU-kernels.json"
-step pad-bench 45 $PY -m pytest -q -p no:cacheprovider benches/test_bench_pad.py $BENCH -k "fp16" \
+step pad-bench 75 $PY -m pytest -q -p no:cacheprovider benches/test_bench_pad.py $BENCH -k "fp16" \
   --benchmark-json "$RESULTS/$GPU-pad.json"
 step generator-bench 70 $PY -m pytest -q -p no:cacheprovider benches/test_bench_generator_kernels.py $BENCH \
   --benchmark-json "$RESULTS/$GPU-generator-kernels.json"

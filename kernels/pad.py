@@ -3,13 +3,14 @@
 Every convolution of MUNIT's generator reads a padded copy of its input (reflect, 1 to 3
 pixels). PyTorch's own padding kernel moves those bytes at a small fraction of the GPU's
 bandwidth (on an H200 it took 21% of a graphed fp16 generator's device time at 256x256,
-more than all normalizations together), so inference pads with the Triton kernel below.
+more than all normalizations together), so the kernel path pads with the Triton kernel below,
+forward and backward.
 
 The kernel writes each output element once and reads its source through the reflected or
 clamped index; NCHW programs write runs of one output plane, channels_last tiles run along C
-(both coalesced). Calls
-that record a backward (training) and exports use the reference, ``F.pad``, whose gradient is
-PyTorch's.
+(both coalesced). The backward is a gather too: each input element sums the gradients of the
+(at most 9 for reflect) outputs that read it, with no atomics. Exports use the reference,
+``F.pad``.
 """
 from __future__ import annotations
 
@@ -91,6 +92,80 @@ if triton is not None:
         tl.store(y_ptr + b * HO * WO * C + (pixel.to(tl.int64) * C)[:, None] + c[None, :], values, mask=mask)
 
 
+    @triton.jit
+    def _reader(i, k: tl.constexpr, before: tl.constexpr, after: tl.constexpr, size, REFLECT: tl.constexpr):
+        """The k-th output index that reads input index ``i`` along an axis, and whether it exists.
+        Reflect: the copy, the mirror in the front pad, the mirror in the back pad (k = 0, 1, 2).
+        Replicate: the copy, then the front pad's outputs (read by i = 0), then the back pad's
+        (read by i = size - 1), one per k."""
+        if k == 0:
+            o, valid = i + before, i >= 0
+        elif REFLECT:
+            if k == 1:
+                o, valid = before - i, (i >= 1) & (i <= before)
+            else:
+                o, valid = 2 * (size - 1) + before - i, (i >= size - 1 - after) & (i <= size - 2)
+        elif k <= before:
+            o, valid = i * 0 + (k - 1), i == 0
+        else:
+            o, valid = i * 0 + size + before + (k - 1 - before), i == size - 1
+        return o, valid
+
+    @triton.jit
+    def _pad_backward_nchw(
+        gy_ptr, gx_ptr,
+        H, W, HO, WO,
+        TOP: tl.constexpr, BOTTOM: tl.constexpr, LEFT: tl.constexpr, RIGHT: tl.constexpr,
+        REFLECT: tl.constexpr, READERS_H: tl.constexpr, READERS_W: tl.constexpr, ACC: tl.constexpr,
+        BLOCK: tl.constexpr,
+    ):
+        # gy: (planes, HO, WO) contiguous; gx: (planes, H, W) contiguous. Each input element gathers
+        # the gradients of the outputs that read it (no atomics): program (plane, chunk) writes
+        # BLOCK consecutive elements of its gx plane.
+        plane = tl.program_id(0).to(tl.int64)
+        index = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+        mask = index < H * W
+        h = index // W
+        w = index - h * W
+        acc = tl.zeros([BLOCK], dtype=ACC)
+        for kh in tl.static_range(READERS_H):
+            oh, valid_h = _reader(h, kh, TOP, BOTTOM, H, REFLECT)
+            for kw in tl.static_range(READERS_W):
+                ow, valid_w = _reader(w, kw, LEFT, RIGHT, W, REFLECT)
+                acc += tl.load(gy_ptr + plane * HO * WO + oh * WO + ow, mask=mask & valid_h & valid_w,
+                               other=0.0).to(ACC)
+        tl.store(gx_ptr + plane * H * W + index, acc.to(gx_ptr.dtype.element_ty), mask=mask)
+
+    @triton.jit
+    def _pad_backward_channels_last(
+        gy_ptr, gx_ptr,
+        C, H, W, HO, WO, TILES_P, TILES_C,
+        TOP: tl.constexpr, BOTTOM: tl.constexpr, LEFT: tl.constexpr, RIGHT: tl.constexpr,
+        REFLECT: tl.constexpr, READERS_H: tl.constexpr, READERS_W: tl.constexpr, ACC: tl.constexpr,
+        BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr,
+    ):
+        # gy: (B, HO, WO, C) in memory; gx: (B, H, W, C); a program fills BLOCK_P input pixels x BLOCK_C channels
+        pid = tl.program_id(0)
+        tiles = TILES_P * TILES_C
+        b = (pid // tiles).to(tl.int64)
+        tile = pid % tiles
+        pixel = (tile // TILES_C) * BLOCK_P + tl.arange(0, BLOCK_P)
+        c = (tile % TILES_C) * BLOCK_C + tl.arange(0, BLOCK_C)
+        h = pixel // W
+        w = pixel % W
+        mask = (pixel < H * W)[:, None] & (c < C)[None, :]
+        acc = tl.zeros([BLOCK_P, BLOCK_C], dtype=ACC)
+        for kh in tl.static_range(READERS_H):
+            oh, valid_h = _reader(h, kh, TOP, BOTTOM, H, REFLECT)
+            for kw in tl.static_range(READERS_W):
+                ow, valid_w = _reader(w, kw, LEFT, RIGHT, W, REFLECT)
+                source = (oh * WO + ow).to(tl.int64) * C
+                acc += tl.load(gy_ptr + b * HO * WO * C + source[:, None] + c[None, :],
+                               mask=mask & (valid_h & valid_w)[:, None], other=0.0).to(ACC)
+        target = (pixel.to(tl.int64) * C)[:, None] + c[None, :]
+        tl.store(gx_ptr + b * H * W * C + target, acc.to(gx_ptr.dtype.element_ty), mask=mask)
+
+
 def _launch(x: torch.Tensor, padding: Tuple[int, int, int, int], mode: str) -> torch.Tensor:
     left, right, top, bottom = padding
     b, c, h, w = x.shape
@@ -116,6 +191,53 @@ def _launch(x: torch.Tensor, padding: Tuple[int, int, int, int], mode: str) -> t
     return y
 
 
+def _readers(before: int, after: int, reflect: bool) -> int:
+    """Output indices that may read one input index along an axis (see ``_reader``)."""
+    return 3 if reflect else 1 + before + after
+
+
+def _launch_backward(grad: torch.Tensor, padding: Tuple[int, int, int, int], mode: str,
+                     channels_last: bool) -> torch.Tensor:
+    """grad: (B, C, HO, WO) gradient of the padded output -> (B, C, H, W) gradient of the input,
+    channels_last or NCHW as the input was."""
+    left, right, top, bottom = padding
+    b, c, ho, wo = grad.shape
+    h, w = ho - top - bottom, wo - left - right
+    reflect = mode == "reflect"
+    readers = dict(TOP=top, BOTTOM=bottom, LEFT=left, RIGHT=right, REFLECT=reflect,
+                   READERS_H=_readers(top, bottom, reflect), READERS_W=_readers(left, right, reflect),
+                   ACC=tl.float64 if grad.dtype == torch.float64 else tl.float32)  # sums as the norms' statistics
+    if channels_last:
+        grad = grad.contiguous(memory_format=torch.channels_last)
+        gx = torch.empty((b, c, h, w), dtype=grad.dtype, device=grad.device, memory_format=torch.channels_last)
+        block_c = min(next_power_of_2(c), CHANNELS_LAST_TILE_C)
+        block_p = TILE_ELEMENTS // block_c
+        tiles_p, tiles_c = cdiv(h * w, block_p), cdiv(c, block_c)
+        _pad_backward_channels_last[(b * tiles_p * tiles_c,)](
+            grad, gx, c, h, w, ho, wo, tiles_p, tiles_c, **readers, BLOCK_P=block_p, BLOCK_C=block_c, num_warps=4,
+        )
+        return gx
+    grad = grad.contiguous()
+    gx = torch.empty((b, c, h, w), dtype=grad.dtype, device=grad.device)
+    block = min(next_power_of_2(h * w), max(NCHW_BLOCK, next_power_of_2(cdiv(h * w, MAX_GRID_Y))))
+    _pad_backward_nchw[(b * c, cdiv(h * w, block))](grad, gx, h, w, ho, wo, **readers, BLOCK=block, num_warps=4)
+    return gx
+
+
+class PadFunction(torch.autograd.Function):
+    """The padding kernel with its gradient: each input element sums the gradients of the
+    outputs that read it (a gather, no atomics)."""
+
+    @staticmethod
+    def forward(ctx, x, padding, mode):  # x: (B, C, H, W) -> (B, C, HO, WO)
+        ctx.padding, ctx.mode, ctx.channels_last = padding, mode, is_channels_last(x)
+        return _launch(x, padding, mode)
+
+    @staticmethod
+    def backward(ctx, grad):  # grad: (B, C, HO, WO) -> (B, C, H, W)
+        return _launch_backward(grad, ctx.padding, ctx.mode, ctx.channels_last), None, None
+
+
 def _kernel_applies(x: torch.Tensor, padding: Sequence[int], mode: str) -> bool:
     """4-D, non-empty, and (for reflect) every pad smaller than its axis, as F.pad requires;
     anything else goes to the reference, which raises PyTorch's error for invalid pads."""
@@ -135,7 +257,9 @@ def pad2d(
     if mode not in MODES:
         raise ValueError(f"pad mode must be one of {MODES}, got {mode!r}")
     padding = tuple(int(p) for p in padding)
-    if (resolve_impl(impl, x) == "triton" and not needs_autograd(x) and _kernel_applies(x, padding, mode)):
+    if resolve_impl(impl, x) == "triton" and _kernel_applies(x, padding, mode):
+        if needs_autograd(x):
+            return PadFunction.apply(x, padding, mode)
         return _launch(x, padding, mode)
     return pad2d_ref(x, padding, mode)
 

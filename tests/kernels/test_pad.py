@@ -31,26 +31,38 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=["default_tiles", "small_tiles"])
-def tiles(request, monkeypatch):
-    """Default tiles, and tiles so small that every test image spans several along each axis."""
-    if request.param == "small_tiles":
+def use_tiles(name, monkeypatch):
+    """Default tiles, or tiles so small that every test image spans several along each axis."""
+    if name == "small_tiles":
         monkeypatch.setattr(pad_module, "NCHW_BLOCK", 16)
         monkeypatch.setattr(pad_module, "TILE_ELEMENTS", 16)
         monkeypatch.setattr(pad_module, "CHANNELS_LAST_TILE_C", 2)
-    return request.param
 
 
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
 @pytest.mark.parametrize("mode", ["reflect", "replicate"])
 @pytest.mark.parametrize("shape, padding", CASES)
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])  # a copy: element size is all that differs
-def test_pad_equals_f_pad(tiles, dtype, shape, padding, mode, channels_last):
-    x = make(shape, dtype, channels_last)
+@pytest.mark.parametrize("tiles, dtype, grad_tolerance", [
+    ("default_tiles", torch.float32, 1e-6), ("default_tiles", torch.float16, 1e-3), ("small_tiles", torch.float32, 1e-6),
+], ids=["fp32", "fp16", "fp32-small-tiles"])
+def test_pad_and_its_gradient_equal_f_pad(tiles, dtype, grad_tolerance, shape, padding, mode, channels_last,
+                                          monkeypatch):
+    """The output is a copy: equal bit for bit. The gradient sums up to 9 (reflect) or
+    (1 + pads)^2 (replicate) upstream values in fp32 and rounds once: against F.pad's gradient
+    in fp64, fp32 summation order (1e-6) or one fp16 rounding (1e-3 relative)."""
+    use_tiles(tiles, monkeypatch)
+    x = make(shape, dtype, channels_last).requires_grad_()
     y = pad2d(x, padding, mode, impl="triton")
-    expected = F.pad(x, padding, mode=mode)
+    expected = F.pad(x.detach(), padding, mode=mode)
     assert torch.equal(y, expected)
-    assert y.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    assert y.is_contiguous(memory_format=layout)
+    grad = torch.randn_like(y)
+    (dx,) = torch.autograd.grad(y, x, grad)
+    x64 = x.detach().double().requires_grad_()
+    (dx_expected,) = torch.autograd.grad(F.pad(x64, padding, mode=mode), x64, grad.double())
+    torch.testing.assert_close(dx.double(), dx_expected, atol=grad_tolerance, rtol=grad_tolerance)
+    assert dx.dtype == dtype and dx.is_contiguous(memory_format=layout)
 
 
 def test_pad_replicates_a_one_pixel_image():
@@ -64,13 +76,25 @@ def test_pad_of_a_strided_view_equals_f_pad():
     assert torch.equal(pad2d(x, (1, 1, 1, 1), impl="triton"), F.pad(x, (1, 1, 1, 1), mode="reflect"))
 
 
-def test_pad_under_autograd_runs_the_reference_and_its_gradient():
-    x = make((2, 3, 6, 6)).requires_grad_()
-    y = pad2d(x, (1, 2, 1, 2), impl="triton")
-    assert y.grad_fn is not None and "ReflectionPad2D" in type(y.grad_fn).__name__
-    (grad,) = torch.autograd.grad(y.sum(), x)
-    (grad_ref,) = torch.autograd.grad(pad2d_ref(x, (1, 2, 1, 2)).sum(), x)
-    assert torch.equal(grad, grad_ref)
+def test_gradient_of_another_layout_than_the_output():
+    """An upstream gradient in NCHW for a channels_last pad (and the reverse) is laid out as
+    the output was before the gather."""
+    for channels_last in (False, True):
+        x = make((2, 3, 6, 5), channels_last=channels_last).requires_grad_()
+        y = pad2d(x, (1, 2, 2, 1), impl="triton")
+        grad = torch.randn(y.shape, device=DEVICE)
+        grad = grad.contiguous() if channels_last else grad.contiguous(memory_format=torch.channels_last)
+        (dx,) = torch.autograd.grad(y, x, grad)
+        (dx_expected,) = torch.autograd.grad(F.pad(x, (1, 2, 2, 1), mode="reflect"), x, grad)
+        torch.testing.assert_close(dx, dx_expected, atol=1e-6, rtol=1e-6)
+
+
+def test_exports_record_the_reference_pad():
+    """Traced (the TorchScript ONNX exporter), even impl="triton" runs pad2d_ref: F.pad's operator."""
+    x = make((1, 2, 5, 5))
+    traced = torch.jit.trace(lambda t: pad2d(t, (1, 1, 1, 1), impl="triton"), x)
+    assert "aten::pad" in str(traced.graph)
+    assert torch.equal(traced(x), pad2d_ref(x, (1, 1, 1, 1)))
 
 
 def test_reflection_wider_than_the_image_gives_pytorch_error():
