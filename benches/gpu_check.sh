@@ -79,7 +79,7 @@ step generator-bench 70 $PY -m pytest -q -p no:cacheprovider benches/test_bench_
 step kernel-bench-fwd-bwd 50 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH \
   -k "fwd_bwd and fp16 and not compile and (res-256px-b8 or up1-256px-b8 or enc-in-256px) and not channels_last" \
   --benchmark-json "$RESULTS/$GPU-kernels-fwd-bwd.json"
-step translate-bench 70 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
+step translate-bench 90 $PY -m pytest -q -p no:cacheprovider benches/test_bench_translate.py $BENCH \
   -k "(256x256 or 720x1280) and (K1 or K8) and (original or fp16) and not compile" \
   --benchmark-json "$RESULTS/$GPU-translate-graphs.json"
 step kernel-host-bench 40 $PY -m pytest -q -p no:cacheprovider benches/test_bench_kernel_host.py $BENCH \
