@@ -17,8 +17,9 @@ def choose_backend(requested: str, device: str, engine_dir: Optional[str] = None
     """-> (backend name, reason shown to the user). A named backend passes through unchanged.
 
     auto on CUDA: TensorRT when engines are given (``--engine-dir``; building them takes
-    minutes, so auto never starts that) and the tensorrt package is installed; else the Triton kernels; else eager. auto on CPU: eager (torch.compile needs a
-    C++ toolchain and a long warm-up, and the Triton kernels only run interpreted on CPU)."""
+    minutes, so auto never starts that) and the tensorrt package is installed; else the Triton
+    kernels; else eager. auto on CPU: eager (torch.compile needs a C++ toolchain and a long
+    warm-up, and the Triton kernels only run interpreted on CPU)."""
     if requested != "auto":
         return requested, "as requested"
     cuda = torch.cuda.is_available() and device != "cpu"

@@ -7,10 +7,10 @@ graph is captured per input signature (shape, dtype, strides), so a video stream
 size and style count captures once; the least recently used graphs are dropped beyond
 ``max_graphs``. Chosen automatically, a signature is captured on its second call, so shapes
 seen once never pay for a capture. Outputs are copied out of the graph's static buffers, so
-results stay valid after later calls. Capture is thread-local: other threads (a video pipeline's capture and
-output stages) may keep using CUDA meanwhile. With ``fallback=True`` (graphs chosen
-automatically) a capture that fails is reported in one warning and the function runs
-launched from Python from then on.
+results stay valid after later calls. Capture is thread-local: other threads (a video
+pipeline's capture and output stages) may keep using CUDA meanwhile. With ``fallback=True``
+(graphs chosen automatically) a capture that fails is reported in one warning and the
+function runs launched from Python from then on.
 """
 from __future__ import annotations
 

@@ -22,9 +22,10 @@ def build_translator(config, checkpoint, direction: str = "a2b", backend: str = 
     """config: MunitConfig or YAML path; checkpoint: original gen_*.pt path.
 
     backend "eager": PyTorch with the reference ops (the exact path); "triton": PyTorch with the
-    fused Triton kernels and padding; "compile": torch.compile of the reference ops; "onnx": ONNX Runtime on the split graphs in ``onnx_dir`` (exported there, or into a
-    cache folder, when missing); "tensorrt": TensorRT engines in ``engine_dir`` (built from the
-    ONNX graphs when missing). ``cuda_graphs`` (eager backends on CUDA): replay each encode and
+    fused Triton kernels and padding; "compile": torch.compile of the reference ops; "onnx": ONNX
+    Runtime on the split graphs in ``onnx_dir`` (exported there, or into a cache folder, when
+    missing); "tensorrt": TensorRT engines in ``engine_dir`` (built from the ONNX graphs when
+    missing). ``cuda_graphs`` (eager backends on CUDA): replay each encode and
     decode from a CUDA graph captured per input shape; ``"auto"``: where they apply (eager and
     triton backends on CUDA), falling back to launched calls if a capture fails.
     """
