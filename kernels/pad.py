@@ -58,7 +58,7 @@ if triton is not None:
     ):
         # x: (planes, H, W) contiguous; y: (planes, HO, WO) contiguous. Program (plane, chunk) writes
         # BLOCK consecutive elements of its output plane: the stores are contiguous and the loads
-        # follow them along each row (2-D tiles along W measured 3-5x slower on an H200).
+        # follow them along each row (2-D tiles along W measured 1.9-2.7x slower on an H200).
         plane = tl.program_id(0).to(tl.int64)
         index = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
         mask = index < HO * WO
@@ -90,7 +90,6 @@ if triton is not None:
         source = (ih * W + iw).to(tl.int64) * C
         values = tl.load(x_ptr + b * H * W * C + source[:, None] + c[None, :], mask=mask)
         tl.store(y_ptr + b * HO * WO * C + (pixel.to(tl.int64) * C)[:, None] + c[None, :], values, mask=mask)
-
 
     @triton.jit
     def _reader(i, k: tl.constexpr, before: tl.constexpr, after: tl.constexpr, size, REFLECT: tl.constexpr):
