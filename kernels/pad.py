@@ -51,6 +51,16 @@ if triton is not None:
         return i
 
     @triton.jit
+    def _channels_last_tile(TILES_P, TILES_C, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr):
+        """This program's sample, pixels (BLOCK_P,) and channels (BLOCK_C,) in a channels_last grid."""
+        pid = tl.program_id(0)
+        tiles = TILES_P * TILES_C
+        tile = pid % tiles
+        pixel = (tile // TILES_C) * BLOCK_P + tl.arange(0, BLOCK_P)
+        c = (tile % TILES_C) * BLOCK_C + tl.arange(0, BLOCK_C)
+        return (pid // tiles).to(tl.int64), pixel, c
+
+    @triton.jit
     def _pad_nchw(
         x_ptr, y_ptr,
         H, W, HO, WO, TOP, LEFT,
@@ -76,12 +86,7 @@ if triton is not None:
         REFLECT: tl.constexpr, BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr,
     ):
         # x: (B, H, W, C) in memory; y: (B, HO, WO, C); a program copies BLOCK_P output pixels x BLOCK_C channels
-        pid = tl.program_id(0)
-        tiles = TILES_P * TILES_C
-        b = (pid // tiles).to(tl.int64)
-        tile = pid % tiles
-        pixel = (tile // TILES_C) * BLOCK_P + tl.arange(0, BLOCK_P)
-        c = (tile % TILES_C) * BLOCK_C + tl.arange(0, BLOCK_C)
+        b, pixel, c = _channels_last_tile(TILES_P, TILES_C, BLOCK_P, BLOCK_C)
         oh = pixel // WO
         ow = pixel % WO
         ih = _source_index(oh, TOP, H, REFLECT)
@@ -144,12 +149,7 @@ if triton is not None:
         BLOCK_P: tl.constexpr, BLOCK_C: tl.constexpr,
     ):
         # gy: (B, HO, WO, C) in memory; gx: (B, H, W, C); a program fills BLOCK_P input pixels x BLOCK_C channels
-        pid = tl.program_id(0)
-        tiles = TILES_P * TILES_C
-        b = (pid // tiles).to(tl.int64)
-        tile = pid % tiles
-        pixel = (tile // TILES_C) * BLOCK_P + tl.arange(0, BLOCK_P)
-        c = (tile % TILES_C) * BLOCK_C + tl.arange(0, BLOCK_C)
+        b, pixel, c = _channels_last_tile(TILES_P, TILES_C, BLOCK_P, BLOCK_C)
         h = pixel // W
         w = pixel % W
         mask = (pixel < H * W)[:, None] & (c < C)[None, :]
@@ -172,22 +172,33 @@ def _launch(x: torch.Tensor, padding: Tuple[int, int, int, int], mode: str) -> t
     reflect = mode == "reflect"
     if is_channels_last(x):
         y = torch.empty((b, c, ho, wo), dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
-        block_c = min(next_power_of_2(c), CHANNELS_LAST_TILE_C)
-        block_p = TILE_ELEMENTS // block_c
-        tiles_p, tiles_c = cdiv(ho * wo, block_p), cdiv(c, block_c)
-        _pad_channels_last[(b * tiles_p * tiles_c,)](
+        grid, tiles_p, tiles_c, block_p, block_c = _channels_last_grid(b, ho * wo, c)
+        _pad_channels_last[grid](
             x, y, c, h, w, ho, wo, top, left, tiles_p, tiles_c,
             REFLECT=reflect, BLOCK_P=block_p, BLOCK_C=block_c, num_warps=4,
         )
         return y
     x = x.contiguous()
     y = torch.empty((b, c, ho, wo), dtype=x.dtype, device=x.device)
-    # planes over grid axis 0 (up to 2^31 - 1), runs over axis 1 (at most MAX_GRID_Y: longer for huge planes)
-    block = min(next_power_of_2(ho * wo), max(NCHW_BLOCK, next_power_of_2(cdiv(ho * wo, MAX_GRID_Y))))
-    _pad_nchw[(b * c, cdiv(ho * wo, block))](
-        x, y, h, w, ho, wo, top, left, REFLECT=reflect, BLOCK=block, num_warps=4,
-    )
+    grid, block = _nchw_grid(b * c, ho * wo)
+    _pad_nchw[grid](x, y, h, w, ho, wo, top, left, REFLECT=reflect, BLOCK=block, num_warps=4)
     return y
+
+
+def _nchw_grid(planes: int, plane_elements: int) -> Tuple[Tuple[int, int], int]:
+    """(grid, BLOCK): planes on grid axis 0 (up to 2^31 - 1), runs of BLOCK elements of a plane on
+    axis 1 (at most MAX_GRID_Y of them: longer runs for huge planes)."""
+    block = min(next_power_of_2(plane_elements), max(NCHW_BLOCK, next_power_of_2(cdiv(plane_elements, MAX_GRID_Y))))
+    return (planes, cdiv(plane_elements, block)), block
+
+
+def _channels_last_grid(batch: int, pixels: int, channels: int) -> Tuple[Tuple[int], int, int, int, int]:
+    """(grid, TILES_P, TILES_C, BLOCK_P, BLOCK_C) of the channels_last kernels: tiles of pixels x
+    channels, at most CHANNELS_LAST_TILE_C channels wide, TILE_ELEMENTS elements each."""
+    block_c = min(next_power_of_2(channels), CHANNELS_LAST_TILE_C)
+    block_p = TILE_ELEMENTS // block_c
+    tiles_p, tiles_c = cdiv(pixels, block_p), cdiv(channels, block_c)
+    return (batch * tiles_p * tiles_c,), tiles_p, tiles_c, block_p, block_c
 
 
 def _readers(before: int, after: int, reflect: bool) -> int:
@@ -209,17 +220,15 @@ def _launch_backward(grad: torch.Tensor, padding: Tuple[int, int, int, int], mod
     if channels_last:
         grad = grad.contiguous(memory_format=torch.channels_last)
         gx = torch.empty((b, c, h, w), dtype=grad.dtype, device=grad.device, memory_format=torch.channels_last)
-        block_c = min(next_power_of_2(c), CHANNELS_LAST_TILE_C)
-        block_p = TILE_ELEMENTS // block_c
-        tiles_p, tiles_c = cdiv(h * w, block_p), cdiv(c, block_c)
-        _pad_backward_channels_last[(b * tiles_p * tiles_c,)](
+        grid, tiles_p, tiles_c, block_p, block_c = _channels_last_grid(b, h * w, c)
+        _pad_backward_channels_last[grid](
             grad, gx, c, h, w, ho, wo, tiles_p, tiles_c, **readers, BLOCK_P=block_p, BLOCK_C=block_c, num_warps=4,
         )
         return gx
     grad = grad.contiguous()
     gx = torch.empty((b, c, h, w), dtype=grad.dtype, device=grad.device)
-    block = min(next_power_of_2(h * w), max(NCHW_BLOCK, next_power_of_2(cdiv(h * w, MAX_GRID_Y))))
-    _pad_backward_nchw[(b * c, cdiv(h * w, block))](grad, gx, h, w, ho, wo, **readers, BLOCK=block, num_warps=4)
+    grid, block = _nchw_grid(b * c, h * w)
+    _pad_backward_nchw[grid](grad, gx, h, w, ho, wo, **readers, BLOCK=block, num_warps=4)
     return gx
 
 
