@@ -177,3 +177,22 @@ def test_planes_longer_than_the_grid_axis_allows_take_longer_runs(monkeypatch):
     monkeypatch.setattr(pad_module, "MAX_GRID_Y", 3)
     x = make((2, 3, 9, 10))
     assert torch.equal(pad2d(x, (2, 2, 2, 2), impl="triton"), F.pad(x, (2, 2, 2, 2), mode="reflect"))
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
+def test_inference_translation_on_the_kernel_path_matches_the_reference(tiny_generators, channels_last):
+    """Encode + polyphase decode (reflection strips, the replicate-padded low-resolution conv) at
+    inference, where the kernel path pads with the kernel and leaves out the cancelled conv
+    biases: the same fp32 math as the reference up to summation order (1e-5)."""
+    fast = copy.deepcopy(tiny_generators[0]).to(DEVICE).set_kernel_impl("triton")
+    ref = copy.deepcopy(fast).set_kernel_impl("ref")
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    images = make((2, 3, 32, 48)).clamp(-1, 1).contiguous(memory_format=layout)
+    styles = make((2, fast.style_dim))
+    outputs = []
+    with torch.no_grad():
+        for gen in (fast, ref):
+            gen.to(memory_format=layout)
+            decoder = PolyphaseDecoder(gen.dec)
+            outputs.append(decoder(gen.encode_content(images), gen.mlp(styles)))
+    torch.testing.assert_close(outputs[0], outputs[1], atol=1e-5, rtol=1e-5)
