@@ -21,7 +21,7 @@ pytestmark = requires_triton
 PAD_OPS = ("reflection_pad2d", "replication_pad2d", "constant_pad_nd", "pad")
 
 # (shape, (left, right, top, bottom)): MUNIT's pads (1, 2, 3 on every side), asymmetric pads,
-# pads as large as reflection allows (size - 1), a 1x1 image replicated, and no pad at all.
+# pads as large as reflection allows (size - 1), and no pad at all (a 1x1 image: its own test).
 CASES = [
     ((2, 3, 9, 7), (1, 1, 1, 1)),
     ((1, 5, 8, 8), (3, 3, 3, 3)),
