@@ -69,7 +69,8 @@ KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py 
 test_files_step kernel-tests 110 "MUNIT_FAST_AUTOTUNE=0" tests/kernels/test_*.py
 test_files_step cuda-tests 90 "MUNIT_FAST_AUTOTUNE=0" tests/test_cuda_graphs.py tests/test_translator.py tests/training/test_precision.py
 # Speed, most important first: kernel forward (device time, autotuned), the padding kernel, the
-# generator with and without kernels and CUDA graphs, forward+backward, the translation grid.
+# generator with and without kernels and CUDA graphs, forward+backward, the translation grid,
+# host time per call, a full-size training iteration with and without the kernel path.
 step kernel-bench-fwd 120 $PY -m pytest -q -p no:cacheprovider $KERNEL_BENCHES $BENCH -k "fwd and not fwd_bwd and fp16 and not (compile and channels_last)" \
   --benchmark-json "$RESULTS/$GPU-kernels.json"
 step pad-bench 75 $PY -m pytest -q -p no:cacheprovider benches/test_bench_pad.py $BENCH -k "fp16" \
@@ -84,4 +85,6 @@ step translate-bench 90 $PY -m pytest -q -p no:cacheprovider benches/test_bench_
   --benchmark-json "$RESULTS/$GPU-translate-graphs.json"
 step kernel-host-bench 40 $PY -m pytest -q -p no:cacheprovider benches/test_bench_kernel_host.py $BENCH \
   --benchmark-json "$RESULTS/$GPU-kernel-host.json"
+step train-bench 90 $PY -m pytest -q -p no:cacheprovider benches/test_bench_train.py $BENCH -k "full and reuse" \
+  --benchmark-json "$RESULTS/$GPU-train.json"
 echo "results: $(ls "$RESULTS/$GPU"-* 2>/dev/null | tr '\n' ' ')"

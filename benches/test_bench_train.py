@@ -1,6 +1,7 @@
 """One training iteration (scheduler step, D update, G update): munit-fast's default update
 scheme ("reuse": the G step's detached fakes train D) against the original's ("recompute":
-D decodes its own fakes), fp32 and bf16, a small and the full-size config.
+D decodes its own fakes), fp32 and bf16, a small and the full-size config; on CUDA with the
+kernel path (auto: the Triton norms and padding, forward and backward) and the reference ops.
 
 Recorded per case: ms per iteration (the benchmark), GFLOP per iteration (counted by
 torch.utils.flop_counter on the same iteration), the largest relative loss error of the
@@ -18,6 +19,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from munit_fast.config import config_from_dict
+from munit_fast.model.generator import set_kernel_impl
 from munit_fast.training import MUNITTrainer
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -54,10 +56,14 @@ def _max_relative_loss_error(config, precision, x_a, x_b) -> float:
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("dis_fakes", ["reuse", "recompute"])
-def test_bench_train_iteration(benchmark, size, precision, dis_fakes):
+@pytest.mark.parametrize("kernels", ["auto", "ref"])
+def test_bench_train_iteration(benchmark, size, precision, dis_fakes, kernels):
+    if kernels == "ref" and DEVICE != "cuda":
+        pytest.skip("on a CPU the auto kernel path is the reference already")
     config = config_from_dict(dict(size, batch_size=1))
     torch.manual_seed(0)
     trainer = MUNITTrainer(config, DEVICE, precision, dis_fakes)
+    set_kernel_impl(trainer.networks, kernels)  # auto: the Triton norms and padding on CUDA
     shape = (config.batch_size, 3, config.crop_image_height, config.crop_image_width)
     x_a, x_b = (torch.rand(shape, device=DEVICE) * 2 - 1 for _ in range(2))
 
@@ -74,6 +80,6 @@ def test_bench_train_iteration(benchmark, size, precision, dis_fakes):
     benchmark.extra_info.update({
         "gflop_per_iteration": counter.get_total_flops() / 1e9,
         "max_rel_loss_error_vs_fp32": 0.0 if precision == "fp32" else _max_relative_loss_error(config, precision, x_a, x_b),
-        "hardware": _hardware(), "device": DEVICE, "precision": precision, "dis_fakes": dis_fakes,
+        "hardware": _hardware(), "device": DEVICE, "precision": precision, "dis_fakes": dis_fakes, "kernels": kernels,
         "image": f"{shape[2]}x{shape[3]}", "batch": shape[0],
     })
