@@ -1,10 +1,15 @@
 """VGG-16 features for the domain-invariant perceptual loss, from a local weights file.
 
 Accepted files: a torchvision-style ``vgg16`` state dict (``features.0.weight`` ...,
-classifier keys ignored) or the original MUNIT ``vgg16.weight`` layout (``conv1_1.weight`` ...).
+classifier keys ignored) or the original MUNIT ``vgg16.weight`` layout (``conv1_1.weight`` ...),
+named directly or as the original's folder (``<vgg_model_path>/models/vgg16.weight``).
 Nothing is downloaded. The loss follows the original code: images RGB -> BGR, [-1, 1] ->
 [0, 255], minus the Caffe means, features up to relu5_3 (original code) or relu4_3 (paper),
 then instance-normalised features compared by mean squared error.
+
+The original's ``Vgg16`` max-pools after stages 1-3 only: conv5_1 reads conv4_3's output at
+the same resolution, so relu4_3 and relu5_3 are both at H/8 (torchvision's vgg16 pools once
+more, which would put relu5_3 at H/16).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import torch.nn.functional as F
 from munit_fast.checkpoint import load_file
 from munit_fast.errors import MunitError
 
-# (name, input channels, output channels); a max-pool follows the last conv of each stage.
+# (name, input channels, output channels) per stage; a 2x2 max-pool follows stages 1-3 only.
 _STAGES = [
     [("conv1_1", 3, 64), ("conv1_2", 64, 64)],
     [("conv2_1", 64, 128), ("conv2_2", 128, 128)],
@@ -29,6 +34,7 @@ _STAGES = [
 # torchvision's features.N index of each conv, in the order above
 _TORCHVISION_INDEX = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
 _BGR_MEAN = (103.939, 116.779, 123.680)
+_POOLED_STAGES = 3  # the original pools after conv1_2, conv2_2 and conv3_3, never after conv4_3
 
 
 class Vgg16Features(nn.Module):
@@ -44,9 +50,9 @@ class Vgg16Features(nn.Module):
         self.stages = stages
         self.requires_grad_(False)
 
-    def forward(self, x):  # (B, 3, H, W) BGR minus means, [0, 255] -> (B, 512, H/8 or H/16, ...)
+    def forward(self, x):  # (B, 3, H, W) BGR minus means, [0, 255] -> (B, 512, H/8, W/8)
         for i, stage in enumerate(_STAGES[:self.stages]):
-            if i > 0:
+            if 0 < i <= _POOLED_STAGES:
                 x = F.max_pool2d(x, 2, 2)
             for name, _, _ in stage:
                 x = F.relu(self.convs[name](x))
@@ -66,15 +72,29 @@ def _to_original_names(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor
     return dict(state)
 
 
+def weights_file(path: str) -> str:
+    """``vgg_model_path`` as a file: the file itself, or the original's ``<folder>/models/vgg16.weight``
+    (``<folder>/vgg16.weight`` also accepted)."""
+    if os.path.isdir(path):
+        for candidate in (os.path.join(path, "models", "vgg16.weight"), os.path.join(path, "vgg16.weight")):
+            if os.path.isfile(candidate):
+                return candidate
+        raise MunitError(f"VGG-16 weights not found in folder {path}: expected {path}/models/vgg16.weight "
+                         "(the original's layout) or a weights file; check vgg_model_path in the config")
+    if not os.path.isfile(path):
+        raise MunitError(f"VGG-16 weights not found: {path}; check vgg_model_path in the config")
+    return path
+
+
 def load_vgg16(path: Optional[str], last_layer: str = "relu5_3") -> Vgg16Features:
     """Build the frozen feature extractor from a local file, or raise a one-line error."""
     if not path:
         raise MunitError(
             "vgg_w > 0 needs VGG-16 weights: set vgg_model_path to a local torchvision vgg16 state dict "
-            "(.pth) or the original MUNIT vgg16.weight file (nothing is downloaded)"
+            "(.pth), the original MUNIT vgg16.weight file, or the original's output folder holding "
+            "models/vgg16.weight (nothing is downloaded)"
         )
-    if not os.path.isfile(path):
-        raise MunitError(f"VGG-16 weights not found: {path}; check vgg_model_path in the config")
+    path = weights_file(path)
     state = load_file(path)
     if not isinstance(state, dict):
         raise MunitError(f"{path} is not a VGG-16 state dict (got {type(state).__name__})")

@@ -68,3 +68,76 @@ def test_trainer_adds_weighted_vgg_terms(training_config, relu4_3_files):
     # gen_total grows by exactly vgg_w * (vgg_a + vgg_b); fp32 sums of ~30: 1e-5 relative
     torch.testing.assert_close(with_vgg["gen_total"] - without["gen_total"],
                                with_vgg["gen_vgg_a"] + with_vgg["gen_vgg_b"], rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------- the original's Vgg16, restated
+ORIGINAL_VGG_STAGES = [  # (conv names, max-pool after the stage) as networks.py's Vgg16.forward
+    (["conv1_1", "conv1_2"], True),
+    (["conv2_1", "conv2_2"], True),
+    (["conv3_1", "conv3_2", "conv3_3"], True),
+    (["conv4_1", "conv4_2", "conv4_3"], False),  # no pool before conv5_1 in the original
+    (["conv5_1", "conv5_2", "conv5_3"], False),
+]
+
+
+def original_vgg_features(state, x, last):
+    """The original Vgg16 up to ``last`` ("relu4_3" or "relu5_3"): 3x3 convs, ReLU, pools as listed."""
+    for names, pool in ORIGINAL_VGG_STAGES:
+        for name in names:
+            x = torch.relu(torch.nn.functional.conv2d(x, state[f"{name}.weight"], state[f"{name}.bias"], padding=1))
+            if name == last.replace("relu", "conv"):
+                return x
+        if pool:
+            x = torch.nn.functional.max_pool2d(x, kernel_size=2, stride=2)
+    raise AssertionError(last)
+
+
+def original_vgg_loss(state, img, target, last):
+    """trainer.compute_vgg_loss: BGR, [0, 255] minus Caffe means, InstanceNorm2d(512) features, MSE."""
+    def prep(batch):
+        r, g, b = torch.chunk(batch, 3, dim=1)
+        batch = (torch.cat((b, g, r), dim=1) + 1) * 255 * 0.5
+        mean = torch.tensor([103.939, 116.779, 123.680]).view(1, 3, 1, 1)
+        return batch - mean
+
+    norm = torch.nn.InstanceNorm2d(512, affine=False)
+    return torch.mean((norm(original_vgg_features(state, prep(img), last))
+                       - norm(original_vgg_features(state, prep(target), last))) ** 2)
+
+
+@pytest.fixture(scope="module")
+def full_vgg_file(tmp_path_factory):
+    """A random 13-conv VGG-16 in the original layout, scaled so activations stay O(1)."""
+    torch.manual_seed(2)
+    weights, previous = {}, 3
+    for names, _ in ORIGINAL_VGG_STAGES:
+        for name in names:
+            cout = min(64 * 2 ** (int(name[4]) - 1), 512)
+            weights[f"{name}.weight"] = torch.randn(cout, previous, 3, 3) * (2.0 / (9 * previous)) ** 0.5
+            weights[f"{name}.bias"] = torch.randn(cout) * 0.01
+            previous = cout
+    weights["conv1_1.weight"] = weights["conv1_1.weight"] / 100.0  # inputs are in [0, 255] minus means
+    folder = tmp_path_factory.mktemp("vgg_full")
+    (folder / "models").mkdir()
+    torch.save(weights, folder / "models" / "vgg16.weight")
+    return weights, folder
+
+
+@pytest.mark.parametrize("last, stride", [("relu5_3", 8), ("relu4_3", 8)])
+def test_features_and_loss_equal_the_original_vgg16(full_vgg_file, last, stride):
+    weights, folder = full_vgg_file
+    vgg = load_vgg16(str(folder), last)  # the original's folder layout: <path>/models/vgg16.weight
+    torch.manual_seed(3)
+    img, target = torch.rand(2, 3, 72, 120) * 2 - 1, torch.rand(2, 3, 72, 120) * 2 - 1
+    features = vgg(vgg_preprocess(img))
+    expected = original_vgg_features(weights, vgg_preprocess(img), last)
+    assert features.shape == (2, 512, 72 // stride, 120 // stride) == expected.shape
+    torch.testing.assert_close(features, expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item())
+    # fp32 losses: 1e-5 relative (the README's fidelity tolerance)
+    assert vgg_loss(vgg, img, target).item() == pytest.approx(original_vgg_loss(weights, img, target, last).item(),
+                                                             rel=1e-5)
+
+
+def test_a_folder_without_the_weights_is_a_clear_error(tmp_path):
+    with pytest.raises(MunitError, match="models/vgg16.weight"):
+        load_vgg16(str(tmp_path), "relu5_3")
