@@ -188,19 +188,33 @@ class MUNITTrainer:
         return {"dis_a": dis_a, "dis_b": dis_b, "dis_total": self.config.gan_w * dis_a + self.config.gan_w * dis_b}
 
     def compute_losses(self, x_a: torch.Tensor, x_b: torch.Tensor, s_a: torch.Tensor, s_b: torch.Tensor) -> Losses:
-        """Every loss term of one D and one G update for these images and style codes, weights
-        untouched: the D terms on the same x_ba/x_ab as the G terms. gen_cycrecon_x_* are
-        computed whatever recon_x_cyc_w is. x_a: (B, C_a, H, W), x_b: (B, C_b, H, W) in [-1, 1];
-        s_a, s_b: (B, style_dim, 1, 1). Returns detached scalars under the original names."""
+        """Every loss term the next iteration computes on these images when its updates use the
+        styles s_a, s_b, without changing anything. x_a: (B, C_a, H, W), x_b: (B, C_b, H, W) in
+        [-1, 1]; s_a, s_b: (B, style_dim, 1, 1). Returns detached scalars under the original names.
+
+        The networks run as an update runs them (train mode: a BatchNorm discriminator uses batch
+        statistics) and in its order: the generator terms, the D terms on the same x_ba/x_ab
+        (each discriminator on the fakes, then the reals), then the adversarial G terms. Those
+        are taken against D as it is now, with its spectral-norm vectors advanced by the D
+        passes as the G step sees them: with a D step that changes nothing (lr 0) they equal the
+        update's. gen_cycrecon_x_* are computed whatever recon_x_cyc_w is. Every parameter and
+        buffer (spectral-norm u/v, BatchNorm running statistics) is restored afterwards."""
+        live = dict(self.networks.named_parameters())
+        live.update(self.networks.named_buffers())
+        saved = {name: tensor.detach().clone() for name, tensor in live.items()}
         was_training = self.networks.training
-        self.networks.eval()  # a BatchNorm discriminator (dis.norm bn) keeps its running statistics
+        self.networks.train()
         try:
             with torch.no_grad(), autocast(self.precision, self.device):
                 x_a, x_b, s_a, s_b = (t.to(self.device) for t in (x_a, x_b, s_a, s_b))
                 terms, x_ba, x_ab = self._generator_forward(x_a, x_b, s_a, s_b, with_cycle=True)
+                dis_terms = self._discriminator_terms(x_a, x_b, x_ba, x_ab)
                 terms = self._adversarial_terms(terms, x_ba, x_ab)
-                terms.update(self._discriminator_terms(x_a, x_b, x_ba, x_ab))
+                terms.update(dis_terms)
         finally:
+            with torch.no_grad():
+                for name, tensor in live.items():
+                    tensor.copy_(saved[name])
             self.networks.train(was_training)
         return {name: terms[name].detach().float() for name in LOSS_NAMES}
 
@@ -283,7 +297,7 @@ class MUNITTrainer:
         with the fixed display style and one with a random style. x_a, x_b: (N, C, H, W).
         Returns (x_a, x_a_recon, x_ab1, x_ab2, x_b, x_b_recon, x_ba1, x_ba2), each (N, C, H, W)."""
         was_training = self.networks.training
-        self.networks.eval()
+        self.networks.train()
         gen_a, gen_b = self.inference_generators()
         n = x_a.shape[0]
         x_a, x_b = x_a.to(self.device), x_b.to(self.device)

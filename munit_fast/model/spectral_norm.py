@@ -1,8 +1,19 @@
 """The original MUNIT's spectral normalization wrapper (dis.norm: sn), key-compatible.
 
 Keys: ``<name>.module.bias``, ``.module.weight_u``, ``.module.weight_v``, ``.module.weight_bar``.
-One power iteration per forward pass updates u and v in place (as the original does, also
-in eval mode); the weight used is weight_bar / sigma.
+Every forward pass (train or eval mode) runs ``power_iterations`` power iterations (1, as the
+original) and uses weight_bar / sigma with sigma = u . (W v).
+
+The original stores the new u and v by rebinding the parameters' data (``u.data = ...``), not
+by writing into them. That has two consequences this module keeps:
+
+- no version counter changes, so a backward pass after several discriminator calls (fake,
+  then real, as a D update does) works;
+- the backward of an earlier call's sigma reads u and v as they are at backward time: after a
+  D update's two calls, the gradient through both sigmas uses the vectors of the second call.
+
+The power iteration and sigma run in fp32 whatever autocast says, so mixed-precision training
+keeps these semantics (a low-precision copy of u or v would freeze them at forward time).
 """
 from __future__ import annotations
 
@@ -30,13 +41,14 @@ class SpectralNorm(nn.Module):
 
     def normalized_weight(self) -> torch.Tensor:
         u, v, w = self.module.weight_u, self.module.weight_v, self.module.weight_bar
-        height = w.shape[0]
-        with torch.no_grad():
-            for _ in range(self.power_iterations):
-                v.copy_(_l2normalize(torch.mv(w.view(height, -1).t(), u)))
-                u.copy_(_l2normalize(torch.mv(w.view(height, -1), v)))
-        sigma = u.dot(w.view(height, -1).mv(v))
-        return w / sigma
+        matrix = w.view(w.shape[0], -1)  # (out, in * kh * kw)
+        with torch.autocast(device_type=w.device.type, enabled=False):
+            with torch.no_grad():
+                for _ in range(self.power_iterations):
+                    v.data = _l2normalize(torch.mv(matrix.t(), u))
+                    u.data = _l2normalize(torch.mv(matrix, v))
+            sigma = u.dot(matrix.mv(v))  # autograd keeps u and v themselves: see the module docstring
+            return w / sigma
 
     def forward(self, x):
         weight = self.normalized_weight()

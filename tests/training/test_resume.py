@@ -138,3 +138,45 @@ def test_generator_averages_are_checkpointed_and_resume_exactly(training_config,
     for domain in "ab":
         for key in plain[domain]:
             assert torch.equal(plain[domain][key], trained[domain][key]), f"gen_train[{domain}].{key}"
+
+
+def _vgg_file(path):
+    """A random 13-conv VGG-16 in the original vgg16.weight layout (the perceptual loss's weights)."""
+    generator, state, previous = torch.Generator().manual_seed(4), {}, 3
+    names = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3",
+             "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3"]
+    for name in names:
+        out = min(64 * 2 ** (int(name[4]) - 1), 512)
+        state[f"{name}.weight"] = torch.randn(out, previous, 3, 3, generator=generator) * (2 / (9 * previous)) ** 0.5
+        state[f"{name}.bias"] = torch.zeros(out)
+        previous = out
+    torch.save(state, path)
+    return path
+
+
+@pytest.mark.parametrize("extra", [["dis.norm=sn"], ["vgg_w=1"], ["dis.norm=bn", "vgg_w=1", "vgg_layer=relu4_3"]],
+                         ids=["sn", "vgg", "bn-vgg-relu4_3"])
+def test_cli_trains_and_resumes_bit_exactly(tmp_path, extra):
+    from munit_fast.cli.main import main
+    from tests.training.conftest import TINY_OVERRIDES
+
+    vgg = _vgg_file(tmp_path / "vgg16.weight")
+    config = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "demo_edges2handbags_folder.yaml")
+    sets = [a for item in TINY_OVERRIDES + [f"vgg_model_path={vgg}", "batch_size=2"] + extra for a in ("--set", item)]
+
+    def run(folder, iterations, *more):
+        code = main(["train", "--config", config, "--output-dir", str(tmp_path / folder), "--max-iter",
+                     str(iterations), "--no-progress", *sets, *more])
+        assert code == 0
+
+    run("straight", 3)
+    run("split", 2)
+    run("split", 3, "--resume")
+    for name in ("gen", "dis"):
+        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000003.pt")
+        b = load_file(tmp_path / "split" / "checkpoints" / f"{name}_00000003.pt")
+        for domain in "ab":
+            for key in a[domain]:
+                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+    if "dis.norm=sn" in extra:
+        assert any(k.endswith("weight_u") for k in load_file(tmp_path / "split" / "checkpoints" / "dis_00000003.pt")["a"])
