@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
 
@@ -100,9 +101,11 @@ class MunitConfig:
     gen_ema: float = 0.0
 
     def size_for(self, domain: str) -> int:
-        """The shorter-side resize of domain 'a' or 'b' (new_size, or new_size_a/new_size_b)."""
-        size = self.new_size_a if domain == "a" else self.new_size_b
-        return size if size is not None else self.new_size
+        """The shorter-side resize of domain 'a' or 'b': new_size when the config sets it (the
+        original's loaders and test.py read it first), else new_size_a / new_size_b."""
+        if self.new_size is not None:
+            return self.new_size
+        return self.new_size_a if domain == "a" else self.new_size_b
 
     def input_dim(self, domain: str) -> int:
         return self.input_dim_a if domain == "a" else self.input_dim_b
@@ -221,8 +224,16 @@ def validate(config: MunitConfig) -> MunitConfig:
 
 
 def config_from_dict(data: dict) -> MunitConfig:
-    """Build and validate a config from the original YAML's dictionary."""
-    return validate(_build(MunitConfig, data or {}, ""))
+    """Build and validate a config from the original YAML's dictionary. new_size defaults to 256
+    only when the config sets no size at all; new_size_a/_b alone leave it unset."""
+    data = data or {}
+    if isinstance(data, dict) and "new_size" not in data and ("new_size_a" in data or "new_size_b" in data):
+        data = dict(data, new_size=None)
+    config = validate(_build(MunitConfig, data, ""))
+    if config.new_size is not None and (config.new_size_a is not None or config.new_size_b is not None):
+        warnings.warn(f"new_size_a/new_size_b are ignored: new_size ({config.new_size}) is set, and the original "
+                      "reads new_size first; remove new_size to resize the domains differently", stacklevel=2)
+    return config
 
 
 def load_config(path: Union[str, os.PathLike]) -> MunitConfig:

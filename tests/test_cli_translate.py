@@ -91,3 +91,40 @@ def test_console_entry_points(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"munit-fast: error: input not found: {tmp_path / 'nope.jpg'}"]
+
+
+def test_style_image_is_resized_like_the_input_as_test_py(tmp_path):
+    """new_size_a != new_size_b: test.py resizes --style with the input's transform (new_size_a for a2b)."""
+    from PIL import Image
+
+    from munit_fast.checkpoint import load_generators
+    from munit_fast.config import load_config
+
+    (tmp_path / "cfg.yaml").write_text(open(CONFIG).read() + "\nnew_size_a: 64\nnew_size_b: 200\n")
+    config = load_config(tmp_path / "cfg.yaml")
+    assert (config.size_for("a"), config.size_for("b")) == (64, 200)
+    style_path = os.path.join(SAMPLE_IMAGES, "edges2handbags_handbag.jpg")
+    assert translate_with(tmp_path / "cfg.yaml", "--input", os.path.join(SAMPLE_IMAGES, "edges2handbags_edge.jpg"),
+                          "--output", str(tmp_path / "out"), "--style-image", style_path) == 0
+    style = Image.open(style_path).convert("RGB").resize((64, 64), Image.BILINEAR)  # a 256x256 photo
+    tensor = torch.from_numpy((np.asarray(style, np.float32).transpose(2, 0, 1)[None] / 255 - 0.5) / 0.5)
+    _, gen_b = load_generators(config, CHECKPOINT)
+    with torch.no_grad():
+        expected = gen_b.encode_style(tensor).reshape(1, -1)
+    # fp32: 1e-5
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "styles.npy"), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def translate_with(config, *extra):
+    return main(["translate", "--config", str(config), "--checkpoint", CHECKPOINT, *extra])
+
+
+def test_no_pad_runs_at_the_image_size_as_the_original(tmp_path):
+    from PIL import Image
+
+    photo = Image.open(os.path.join(SAMPLE_IMAGES, "edges2shoes_edge.jpg")).convert("RGB").crop((0, 0, 70, 67))
+    photo.save(tmp_path / "odd.png")
+    for flag, size in (([], (67, 70)), (["--no-pad"], (64, 68))):  # n_downsample 2: 67 -> 16 -> 64, 70 -> 17 -> 68
+        out = tmp_path / ("padded" if not flag else "unpadded")
+        assert translate("--input", str(tmp_path / "odd.png"), "--output", str(out), "--no-resize", *flag) == 0
+        assert cv2.imread(str(out / "odd_style000.png")).shape[:2] == size

@@ -75,3 +75,15 @@ def test_scientific_notation_and_overrides_and_dump_round_trip():
         apply_overrides(config, ["gen.nope.x=1"])
     with pytest.raises(MunitError, match="unknown config key gen.depth"):
         apply_overrides(config, ["gen.depth=3"])
+
+
+def test_new_size_is_read_first_as_the_original_does():
+    # utils.get_all_data_loaders and test.py: new_size when present, else new_size_a / new_size_b
+    only_domains = config_from_dict({"new_size_a": 128, "new_size_b": 300})
+    assert (only_domains.size_for("a"), only_domains.size_for("b")) == (128, 300)
+    with pytest.warns(UserWarning, match="new_size_a/new_size_b are ignored"):
+        both = config_from_dict({"new_size": 256, "new_size_a": 128, "new_size_b": 300})
+    assert (both.size_for("a"), both.size_for("b")) == (256, 256)
+    assert config_from_dict({}).size_for("b") == 256
+    with pytest.raises(MunitError, match="new_size"):
+        config_from_dict({"new_size_a": 128})

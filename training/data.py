@@ -1,10 +1,11 @@
-"""Training data as the original MUNIT reads it, with OpenCV instead of PIL/torchvision.
+"""Training data as the original MUNIT reads it: Pillow as its PIL/torchvision transforms.
 
 Layouts: the folder layout (``data_root`` with trainA/ trainB/ testA/ testB/, searched
 recursively), the list layout (``data_folder_train_a`` + ``data_list_train_a``, ...: one path
 per line, relative to the folder) and ``data_root: synthetic:<name>`` (generated images).
-Transforms: shorter side to ``new_size``, random crop, random horizontal flip (train only),
-[-1, 1]. The test loaders crop new_size x new_size and never flip, as the original's do.
+Transforms, in the original's order: random horizontal flip (train only), shorter side to
+``new_size`` (torchvision's Resize: PIL bilinear on the 8-bit image), random crop, [-1, 1]. The
+test loaders crop new_size x new_size and never flip, as the original's do.
 
 Randomness is reproducible and independent of worker processes: the sampler hands every
 item a seed derived from (seed, epoch, position), and the crop and flip draw from it. An
@@ -19,14 +20,14 @@ import warnings
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
-from munit_fast.images import is_image_file, list_images, resize_shorter_side, to_channels
+from munit_fast.images import (image_to_tensor, is_image_file, list_images, read_image_uint8, resize_shorter_side,
+                               shorter_side_size)
 
 SYNTHETIC_PREFIX = "synthetic:"
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -40,9 +41,10 @@ class Transform:
     flip: bool
 
     def __call__(self, image: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        """HxWxC float32 [0, 1] -> (C, crop_height, crop_width) float32 in [-1, 1]."""
-        image = resize_shorter_side(image, self.new_size)
-        h, w = image.shape[:2]
+        """HxWxC uint8 (or float32 [0, 1]) -> (C, crop_height, crop_width) float32 in [-1, 1].
+        Draws as torchvision does, in its order: the flip, then the crop's top and left."""
+        flip = self.flip and rng.random() < 0.5
+        h, w = shorter_side_size(*image.shape[:2], self.new_size)
         if h < self.crop_height or w < self.crop_width:
             raise MunitError(
                 f"crop {self.crop_height}x{self.crop_width} is larger than the resized image {h}x{w}; "
@@ -50,10 +52,15 @@ class Transform:
             )
         top = int(rng.integers(0, h - self.crop_height + 1))
         left = int(rng.integers(0, w - self.crop_width + 1))
-        image = image[top:top + self.crop_height, left:left + self.crop_width]
-        if self.flip and rng.random() < 0.5:
+        return self.apply(image, flip, top, left)
+
+    def apply(self, image: np.ndarray, flip: bool, top: int, left: int) -> torch.Tensor:
+        """The transform for given random choices: flip, resize, crop at (top, left), to [-1, 1]."""
+        if flip:
             image = image[:, ::-1]
-        return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))) * 2.0 - 1.0
+        image = resize_shorter_side(np.ascontiguousarray(image), self.new_size)
+        image = image[top:top + self.crop_height, left:left + self.crop_width]
+        return image_to_tensor(image)[0]
 
 
 class _Items(Dataset):
@@ -81,7 +88,8 @@ class _Items(Dataset):
 
 
 class ImageFiles(_Items):
-    """Image files of one domain; files OpenCV cannot decode are skipped with one warning each."""
+    """Image files of one domain; files that cannot be read (corrupt, truncated, not images) are
+    skipped with one warning each."""
 
     def __init__(self, paths: List[str], where: str, channels: int, transform: Transform):
         if not paths:
@@ -97,13 +105,13 @@ class ImageFiles(_Items):
 
     def load(self, index: int) -> Optional[np.ndarray]:
         path = self.paths[index]
-        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-        if image is None:
+        try:
+            return read_image_uint8(path, self.channels)
+        except MunitError as exc:
             if path not in self._warned:
                 self._warned.add(path)
-                warnings.warn(f"skipping unreadable image {path}", stacklevel=2)
+                warnings.warn(f"skipping unreadable image {path} ({exc})", stacklevel=2)
             return None
-        return to_channels(image, self.channels)
 
 
 class ImageArrays(_Items):

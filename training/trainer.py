@@ -23,7 +23,7 @@ import torch.nn as nn
 
 from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
-from munit_fast.model import AdaINGen, MsImageDis, init_weights
+from munit_fast.model.trainer_init import build_like_original_trainer
 
 from .precision import autocast, check_precision, make_scaler
 from .vgg import load_vgg16, vgg_loss
@@ -42,17 +42,6 @@ def recon_criterion(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean(torch.abs(output.float() - target.float()))
 
 
-class _Networks(nn.Module):
-    """The four networks in the original trainer's module order (init order matters)."""
-
-    def __init__(self, config: MunitConfig):
-        super().__init__()
-        self.gen_a = AdaINGen(config.input_dim_a, config.gen)
-        self.gen_b = AdaINGen(config.input_dim_b, config.gen)
-        self.dis_a = MsImageDis(config.input_dim_a, config.dis)
-        self.dis_b = MsImageDis(config.input_dim_b, config.dis)
-
-
 class MUNITTrainer:
     def __init__(self, config: MunitConfig, device="cpu", precision: str = "fp32", dis_fakes: str = "reuse",
                  reduce_gradients: Optional[Callable[[nn.Module], None]] = None):
@@ -65,14 +54,9 @@ class MUNITTrainer:
         self.reduce_gradients = reduce_gradients  # averages gradients over processes (data parallel)
         self.style_dim = config.gen.style_dim
 
-        nets = _Networks(config)
+        # the networks and the sample grids' fixed styles, drawn in the original's order
+        nets, self.display_s_a, self.display_s_b = build_like_original_trainer(config)
         self.gen_a, self.gen_b, self.dis_a, self.dis_b = nets.gen_a, nets.gen_b, nets.dis_a, nets.dis_b
-        # fixed styles of the sample grids, drawn as the original does, before the init
-        self.display_s_a = torch.randn(config.display_size, self.style_dim, 1, 1)
-        self.display_s_b = torch.randn(config.display_size, self.style_dim, 1, 1)
-        init_weights(nets, config.init)
-        init_weights(self.dis_a, "gaussian")
-        init_weights(self.dis_b, "gaussian")
         self.networks = nets.to(self.device).train()
         # the weights' moving averages (config.gen_ema > 0): what checkpoints and sample grids use
         self.gen_a_ema = self.gen_b_ema = None

@@ -6,10 +6,6 @@ named directly or as the original's folder (``<vgg_model_path>/models/vgg16.weig
 Nothing is downloaded. The loss follows the original code: images RGB -> BGR, [-1, 1] ->
 [0, 255], minus the Caffe means, features up to relu5_3 (original code) or relu4_3 (paper),
 then instance-normalised features compared by mean squared error.
-
-The original's ``Vgg16`` max-pools after stages 1-3 only: conv5_1 reads conv4_3's output at
-the same resolution, so relu4_3 and relu5_3 are both at H/8 (torchvision's vgg16 pools once
-more, which would put relu5_3 at H/16).
 """
 from __future__ import annotations
 
@@ -17,51 +13,20 @@ import os
 from typing import Dict, Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from munit_fast.checkpoint import load_file
 from munit_fast.errors import MunitError
+from munit_fast.model.vgg16 import STAGES, Vgg16Features
 
-# (name, input channels, output channels) per stage; a 2x2 max-pool follows stages 1-3 only.
-_STAGES = [
-    [("conv1_1", 3, 64), ("conv1_2", 64, 64)],
-    [("conv2_1", 64, 128), ("conv2_2", 128, 128)],
-    [("conv3_1", 128, 256), ("conv3_2", 256, 256), ("conv3_3", 256, 256)],
-    [("conv4_1", 256, 512), ("conv4_2", 512, 512), ("conv4_3", 512, 512)],
-    [("conv5_1", 512, 512), ("conv5_2", 512, 512), ("conv5_3", 512, 512)],
-]
-# torchvision's features.N index of each conv, in the order above
+# torchvision's features.N index of each conv, in the order of STAGES
 _TORCHVISION_INDEX = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
 _BGR_MEAN = (103.939, 116.779, 123.680)
-_POOLED_STAGES = 3  # the original pools after conv1_2, conv2_2 and conv3_3, never after conv4_3
-
-
-class Vgg16Features(nn.Module):
-    """VGG-16 convolutions up to relu4_3 or relu5_3, frozen."""
-
-    def __init__(self, last_layer: str = "relu5_3"):
-        super().__init__()
-        stages = 4 if last_layer == "relu4_3" else 5
-        self.convs = nn.ModuleDict()
-        for stage in _STAGES[:stages]:
-            for name, cin, cout in stage:
-                self.convs[name] = nn.Conv2d(cin, cout, 3, 1, 1)
-        self.stages = stages
-        self.requires_grad_(False)
-
-    def forward(self, x):  # (B, 3, H, W) BGR minus means, [0, 255] -> (B, 512, H/8, W/8)
-        for i, stage in enumerate(_STAGES[:self.stages]):
-            if 0 < i <= _POOLED_STAGES:
-                x = F.max_pool2d(x, 2, 2)
-            for name, _, _ in stage:
-                x = F.relu(self.convs[name](x))
-        return x
 
 
 def _to_original_names(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     if any(k.startswith("features.") for k in state):
-        names = [name for stage in _STAGES for name, _, _ in stage]
+        names = [name for stage in STAGES for name, _, _ in stage]
         out = {}
         for name, index in zip(names, _TORCHVISION_INDEX):
             for kind in ("weight", "bias"):

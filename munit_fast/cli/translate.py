@@ -1,15 +1,29 @@
-"""``munit-fast translate``: one image per (input, style), the same N styles for every input,
-plus a grid per input (input | style 1 | ... | style N)."""
+"""``munit-fast translate``: one image per (input, style), plus a grid per input (input | style 1 |
+... | style N). Styles are random from a seed, encoded from an example image, or read from a file.
+
+Two seed rules: munit-fast's (default: its own generator, the same N styles for every input,
+saved as styles.npy) and the original's (``--seed-compat original``: the codes test.py draws
+for one image, test_batch.py for a folder, fresh per input unless ``--synchronized``).
+"""
 from __future__ import annotations
 
+import argparse
 import os
+from typing import List
+
+import torch
 
 from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.images import list_images, load_image_tensor, make_grid, tensor_to_image, write_image
 from munit_fast.runtime.backend_choice import BACKEND_CHOICES, choose_backend
 from munit_fast.runtime.factory import build_translator
-from munit_fast.runtime.styles import load_style_codes, save_style_codes
+from munit_fast.runtime.styles import (TEST_BATCH_DEFAULTS, TEST_PY_DEFAULTS, load_style_codes,
+                                       original_batch_style_codes, original_style_codes, random_styles,
+                                       save_style_codes)
+
+SEED_RULES = ("munit-fast", "original")
+NAMINGS = ("munit-fast", "original")
 
 
 def add_parser(subparsers):
@@ -18,11 +32,23 @@ def add_parser(subparsers):
     p.add_argument("--input", required=True, help="an image file or a folder of images")
     p.add_argument("--output", required=True, help="output folder")
     p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
-    p.add_argument("--num-styles", type=int, default=1, help="random styles per input (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random styles")
+    p.add_argument("--num-styles", type=int, help="random styles per input (default 1; 10 with --seed-compat original)")
+    p.add_argument("--seed", type=int, help="seed of the random styles (default 0; with --seed-compat original "
+                                            "10 for one image as test.py, 1 for a folder as test_batch.py)")
+    p.add_argument("--seed-compat", default="munit-fast", choices=SEED_RULES,
+                   help="original: draw the codes the original's test.py / test_batch.py draw for --seed")
+    p.add_argument("--synchronized", action=argparse.BooleanOptionalAction, default=None,
+                   help="the same styles for every input (default), or with --no-synchronized fresh codes per "
+                        "input (test_batch.py's default, and this command's with --seed-compat original)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--style-image", help="example image of the target domain whose style to use")
     group.add_argument("--style-codes", help=".npy file of style codes shaped (K, style_dim)")
+    p.add_argument("--output-only", action="store_true", help="write the translations only: no grid, no input copy")
+    p.add_argument("--naming", default="munit-fast", choices=NAMINGS,
+                   help="munit-fast: <name>_style000.png, <name>_grid.jpg; original: test.py's output000.jpg and "
+                        "input.jpg for one image, test_batch.py's <output>_00/<name> and input000.jpg for a folder")
+    p.add_argument("--stretch", action="store_true",
+                   help="stretch each written image to its own min..max, as the original's save_image(normalize=True)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES,
@@ -35,10 +61,13 @@ def add_parser(subparsers):
                         "auto (default): eager and triton on CUDA, captured once a size repeats, launched calls "
                         "if a capture fails")
     p.add_argument("--no-resize", action="store_true", help="keep the input size instead of resizing to new_size")
+    p.add_argument("--no-pad", action="store_true",
+                   help="run the network at the image's own size as the original does (outputs lose the rows and "
+                        "columns past a multiple of 2^n_downsample) instead of padding and cropping back")
     return p
 
 
-def _inputs(path: str):
+def _inputs(path: str) -> List[str]:
     if os.path.isdir(path):
         files = list_images(path)
         if not files:
@@ -49,8 +78,70 @@ def _inputs(path: str):
     return [path]
 
 
+def _random_style_plan(args, config, style_dim: int, count: int) -> List[torch.Tensor]:
+    """Per input, its (K, style_dim) codes under the chosen seed rule."""
+    one_image = not os.path.isdir(args.input)
+    if args.seed_compat == "original":
+        defaults = TEST_PY_DEFAULTS if one_image else TEST_BATCH_DEFAULTS
+        seed = defaults["seed"] if args.seed is None else args.seed
+        styles = defaults["num_styles"] if args.num_styles is None else args.num_styles
+        if one_image:
+            return [original_style_codes(config, seed, styles)]
+        synchronized = bool(args.synchronized)
+        return original_batch_style_codes(config, seed, styles, count, synchronized)
+    seed = 0 if args.seed is None else args.seed
+    styles = 1 if args.num_styles is None else args.num_styles
+    if args.synchronized is False:  # one stream of codes, cut per input
+        codes = random_styles(styles * count, style_dim, seed)
+        return list(codes.split(styles))
+    return [random_styles(styles, style_dim, seed)] * count
+
+
+def _stretch(image: torch.Tensor) -> torch.Tensor:
+    """(C, H, W) -> the same image mapped from its own min..max to [-1, 1] (save_image(normalize=True))."""
+    low, high = image.min(), image.max()
+    return (image - low) / (high - low).clamp_min(1e-5) * 2 - 1
+
+
+class _Outputs:
+    """Where each picture goes, under munit-fast's or the original's names."""
+
+    def __init__(self, args, one_image: bool):
+        self.folder, self.naming, self.one_image = args.output, args.naming, one_image
+        self.output_only, self.stretch = args.output_only, args.stretch
+
+    def picture(self, tensor: torch.Tensor):
+        return tensor_to_image(_stretch(tensor) if self.stretch else tensor)
+
+    def translation(self, index: int, path: str, k: int) -> str:
+        if self.naming == "original":
+            if self.one_image:
+                return os.path.join(self.folder, f"output{k:03d}.jpg")
+            return os.path.join(f"{self.folder}_{k:02d}", os.path.basename(path))
+        return os.path.join(self.folder, f"{_stem(path)}_style{k:03d}.png")
+
+    def write(self, index: int, path: str, image: torch.Tensor, outputs: torch.Tensor, same_channels: bool) -> None:
+        """image (1, C_in, H, W), outputs (K, C_out, h, w) -> files."""
+        pictures = [self.picture(out) for out in outputs]
+        for k, picture in enumerate(pictures):
+            write_image(self.translation(index, path, k), picture)
+        if self.output_only:
+            return
+        source = self.picture(image[0, :, :outputs.shape[-2], :outputs.shape[-1]])
+        if self.naming == "original":
+            name = "input.jpg" if self.one_image else f"input{index:03d}.jpg"
+            write_image(os.path.join(self.folder, name), source)
+            return
+        tiles = ([source] if same_channels else []) + pictures
+        write_image(os.path.join(self.folder, f"{_stem(path)}_grid.jpg"), make_grid(tiles, len(tiles)))
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
 def run(args) -> int:
-    if args.num_styles < 1:
+    if args.num_styles is not None and args.num_styles < 1:
         raise MunitError(f"--num-styles must be >= 1, got {args.num_styles}")
     inputs = _inputs(args.input)
     resolve_model(args)
@@ -61,25 +152,25 @@ def run(args) -> int:
     translator = build_translator(config, args.checkpoint, args.direction, backend, args.device,
                                   args.precision, args.channels_last, onnx_dir=args.onnx_dir, engine_dir=args.engine_dir,
                                   cuda_graphs={"on": True, "off": False, "auto": "auto"}[args.cuda_graphs])
-    source, target = ("a", "b") if args.direction == "a2b" else ("b", "a")
+    source = "a" if args.direction == "a2b" else "b"
     new_size = None if args.no_resize else config.size_for(source)
-    if args.style_image:
-        styles = translator.style_from_images(load_image_tensor(args.style_image, translator.output_dim, config.size_for(target)))
+    if args.style_image:  # resized like the input, as test.py does
+        styles = translator.style_from_images(load_image_tensor(args.style_image, translator.output_dim, new_size))
+        plan = [styles] * len(inputs)
     elif args.style_codes:
-        styles = load_style_codes(args.style_codes, translator.style_dim)
+        plan = [load_style_codes(args.style_codes, translator.style_dim)] * len(inputs)
     else:
-        styles = translator.random_styles(args.num_styles, args.seed)
+        plan = _random_style_plan(args, config, translator.style_dim, len(inputs))
     os.makedirs(args.output, exist_ok=True)
-    save_style_codes(os.path.join(args.output, "styles.npy"), styles)
-    for path in inputs:
+    shared = all(codes is plan[0] for codes in plan)
+    if shared:
+        save_style_codes(os.path.join(args.output, "styles.npy"), plan[0])
+    outputs = _Outputs(args, one_image=not os.path.isdir(args.input))
+    for index, (path, styles) in enumerate(zip(inputs, plan)):
         image = load_image_tensor(path, translator.input_dim, new_size)
-        outputs = translator.translate(image, styles)[0]  # (K, C, H, W)
-        stem = os.path.splitext(os.path.basename(path))[0]
-        tiles = [tensor_to_image(image[0])] if translator.input_dim == translator.output_dim else []
-        for k, out in enumerate(outputs):
-            picture = tensor_to_image(out)
-            write_image(os.path.join(args.output, f"{stem}_style{k:03d}.png"), picture)
-            tiles.append(picture)
-        write_image(os.path.join(args.output, f"{stem}_grid.jpg"), make_grid(tiles, len(tiles)))
-    print(f"translated {len(inputs)} image(s) x {styles.shape[0]} style(s) with {translator.name} -> {args.output}")
+        translations = translator.translate(image, styles, pad=not args.no_pad)[0]  # (K, C, H, W)
+        outputs.write(index, path, image, translations, translator.input_dim == translator.output_dim)
+        if not shared:
+            save_style_codes(os.path.join(args.output, f"{_stem(path)}_styles.npy"), styles)
+    print(f"translated {len(inputs)} image(s) x {plan[0].shape[0]} style(s) with {translator.name} -> {args.output}")
     return 0

@@ -103,7 +103,7 @@ def run(args) -> int:
     canny = _canny(args.canny)
     window = None if args.headless else WindowOutput(snapshot_dir=args.snapshot_dir)  # fails early without display
     config = load_config(args.config)
-    source_domain, target_domain = ("a", "b") if args.direction == "a2b" else ("b", "a")
+    source_domain = "a" if args.direction == "a2b" else "b"
     box = model_size or (config.size_for(source_domain),) * 2
     backend, reason = choose_backend(args.backend, args.device, args.engine_dir)
     export_dirs = {key: value for key, value in (("onnx_dir", args.onnx_dir), ("engine_dir", args.engine_dir)) if value}
@@ -112,8 +112,8 @@ def run(args) -> int:
                                   args.channels_last, cuda_graphs=cuda_graphs, **export_dirs)
     print(f"munit-fast video: backend {translator.name} ({reason}), model input {box[0]}x{box[1]}, style {args.style}")
 
-    def style_from_image(path):
-        return translator.style_from_images(load_image_tensor(path, translator.output_dim, config.size_for(target_domain)))
+    def style_from_image(path):  # resized like the input images, as the original's test.py does
+        return translator.style_from_images(load_image_tensor(path, translator.output_dim, config.size_for(source_domain)))
 
     mode = parse_style_mode(args.style, translator.style_dim, args.seed, args.period, args.max_step, args.bank_size,
                             style_from_image)

@@ -1,12 +1,24 @@
-"""Style codes: random from a seed, from a .npy file, or encoded from an example image."""
+"""Style codes: random from a seed, from a .npy file, or encoded from an example image.
+
+Two seed rules: munit-fast's (`random_styles`: its own generator, the same codes on every
+machine whatever else ran) and the original scripts' (`original_style_codes`,
+`original_batch_style_codes`: the global generator after constructing a trainer, so that
+``--seed-compat original`` reproduces the codes of test.py and test_batch.py).
+"""
 from __future__ import annotations
 
 import os
+from typing import List
 
 import numpy as np
 import torch
 
+from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
+from munit_fast.model.trainer_init import consume_original_trainer_draws
+
+TEST_PY_DEFAULTS = {"seed": 10, "num_styles": 10}  # test.py's --seed and --num_style defaults
+TEST_BATCH_DEFAULTS = {"seed": 1, "num_styles": 10}  # test_batch.py's
 
 
 def random_styles(count: int, style_dim: int, seed: int = 0) -> torch.Tensor:
@@ -18,6 +30,38 @@ def random_styles(count: int, style_dim: int, seed: int = 0) -> torch.Tensor:
         raise MunitError(f"number of styles must be >= 1, got {count}")
     generator = torch.Generator().manual_seed(int(seed))
     return torch.stack([torch.randn(style_dim, generator=generator) for _ in range(count)])
+
+
+def original_style_codes(config: MunitConfig, seed: int, count: int) -> torch.Tensor:
+    """test.py's codes: manual_seed(seed), MUNIT_Trainer(config), randn(count, style_dim, 1, 1)
+    -> (count, style_dim). Leaves torch's global generator as it was."""
+    if count < 1:
+        raise MunitError(f"number of styles must be >= 1, got {count}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        consume_original_trainer_draws(config)
+        return torch.randn(count, config.gen.style_dim, 1, 1).reshape(count, -1)
+
+
+def original_batch_style_codes(config: MunitConfig, seed: int, count: int, inputs: int,
+                               synchronized: bool) -> List[torch.Tensor]:
+    """test_batch.py's codes for ``inputs`` images, one (count, style_dim) tensor per image.
+
+    It seeds, constructs a trainer, draws style_fixed = randn(count, style_dim, 1, 1); with
+    --synchronized every image uses style_fixed. Otherwise the loop's DataLoader iterator first
+    takes its base seed from the global generator (one int64 draw), then each image draws fresh
+    codes. Leaves torch's global generator as it was."""
+    if count < 1:
+        raise MunitError(f"number of styles must be >= 1, got {count}")
+    shape = (count, config.gen.style_dim, 1, 1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        consume_original_trainer_draws(config)
+        fixed = torch.randn(*shape).reshape(count, -1)
+        if synchronized:
+            return [fixed] * inputs
+        torch.empty((), dtype=torch.int64).random_()  # DataLoader's base seed
+        return [torch.randn(*shape).reshape(count, -1) for _ in range(inputs)]
 
 
 def load_style_codes(path: str, style_dim: int) -> torch.Tensor:

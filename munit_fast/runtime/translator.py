@@ -64,16 +64,24 @@ class Translator:
             out = out[..., : size[0], : size[1]]
         return out
 
-    def translate(self, images: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    def translate(self, images: torch.Tensor, styles: torch.Tensor, pad: bool = True) -> torch.Tensor:
         """images (B, C_in, H, W) in [-1, 1], styles (K, style_dim) -> (B, K, C_out, H, W) in [-1, 1].
 
         Content is encoded once per image; the K styles are decoded in one batched pass.
+        ``pad=False`` runs the network at the images' own size, as the original does: the
+        outputs then lose the rows and columns past a multiple of 2^n_downsample.
         """
         self._check(images, self.input_dim, "images")
         styles = styles.reshape(styles.shape[0], -1)
         if styles.shape[1] != self.style_dim:
             raise MunitError(f"styles must be shaped (K, {self.style_dim}), got {tuple(styles.shape)}")
-        padded, size = self._pad(images)
+        if pad:
+            padded, size = self._pad(images)
+        else:
+            if min(images.shape[-2:]) < self.min_size:
+                raise MunitError(f"images of {images.shape[-2]}x{images.shape[-1]} are too small to run unpadded: "
+                                 f"the model needs at least {self.min_size} pixels a side; drop --no-pad")
+            padded, size = images, None
         content = self.backend.encode_content(padded)
         outputs = [self.decode(content[i:i + 1], styles, size) for i in range(content.shape[0])]
         return torch.stack(outputs)

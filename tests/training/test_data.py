@@ -10,7 +10,9 @@ import torch
 
 from munit_fast.config import apply_overrides
 from munit_fast.errors import MunitError
-from munit_fast.images import image_to_tensor, read_image, resize_shorter_side
+from PIL import Image
+
+from munit_fast.images import image_to_tensor, read_image_uint8, resize_shorter_side
 from munit_fast.training.data import EpochSampler, PairedBatches, domain_dataset
 
 from tests.training.conftest import DEMO
@@ -32,8 +34,42 @@ def test_test_items_crop_new_size_square_without_flip(training_config):
     x = data[(0, 1)]
     assert x.shape == (3, 32, 32)  # new_size x new_size, as the original's test loaders
     # the test images are square, so the crop is the whole resized image: exactly the preprocessing
-    expected = image_to_tensor(resize_shorter_side(read_image(data.paths[0], 3), 32))[0]
+    expected = image_to_tensor(resize_shorter_side(read_image_uint8(data.paths[0], 3), 32))[0]
     torch.testing.assert_close(x, expected, atol=1e-6, rtol=0)
+
+
+def original_train_transform(path, mode, new_size, crop, flip, top, left):
+    """utils.py get_data_loader_folder(train=True), restated for given random choices:
+    RandomHorizontalFlip, Resize(new_size) (PIL bilinear), RandomCrop at (top, left), ToTensor,
+    Normalize(0.5, 0.5). ``mode``: "RGB" as data.py's loader; "L" for a 1-channel domain."""
+    image = Image.open(path).convert(mode)
+    if flip:
+        image = image.transpose(Image.FLIP_LEFT_RIGHT)
+    w, h = image.size
+    if min(w, h) != new_size:
+        ow, oh = (new_size, int(new_size * h / w)) if w < h else (int(new_size * w / h), new_size)
+        image = image.resize((ow, oh), Image.BILINEAR)
+    image = image.crop((left, top, left + crop[1], top + crop[0]))
+    array = np.asarray(image, np.float32) / 255.0
+    array = array[:, :, None] if array.ndim == 2 else array
+    return torch.from_numpy((array.transpose(2, 0, 1) - 0.5) / 0.5)
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+@pytest.mark.parametrize("new_size, crop, flip, top, left", [
+    (40, (32, 32), False, 0, 0), (40, (32, 24), True, 5, 11), (37, (30, 36), True, 7, 1), (64, (64, 48), False, 0, 9),
+])
+def test_train_transform_equals_the_original_for_the_same_draws(training_config, channels, new_size, crop, flip,
+                                                                 top, left):
+    config = apply_overrides(training_config, [f"new_size={new_size}", f"crop_image_height={crop[0]}",
+                                               f"crop_image_width={crop[1]}", f"input_dim_a={channels}"])
+    data = domain_dataset(config, "a", train=True)
+    ours = data.transform.apply(data.load(0), flip, top, left)
+    expected = original_train_transform(data.paths[0], "RGB" if channels == 3 else "L", new_size, crop, flip, top,
+                                        left)
+    assert ours.shape == expected.shape == (channels, *crop)
+    # the issue's bound is 1/255; flipping before the same PIL resize leaves only fp32 rounding
+    assert (ours - expected).abs().max().item() <= 1e-6
 
 
 def test_grayscale_domain_has_one_channel(training_config):
