@@ -23,7 +23,8 @@ from munit_fast.errors import MunitError
 from munit_fast.model import AdaINGen, set_kernel_impl
 from munit_fast.runtime.precision import cast_convolutions
 
-from .files import atomic_write_bytes
+from munit_fast.files import atomic_write_bytes, make_folder
+
 from .graphs import PARTS, SIGNATURES, build_graph, example_inputs
 from .onnx_checks import check_graph
 from .onnx_fold import fold_constants, remove_identity_casts
@@ -85,7 +86,7 @@ def export_graph(part: str, source: AdaINGen, target: AdaINGen, path: str, direc
     module = build_graph(part, src, tgt, dtype).eval()
     signature = SIGNATURES[part]
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    make_folder(folder)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         raw = os.path.join(tmp, "raw.onnx")
         with warnings.catch_warnings(), torch.no_grad():

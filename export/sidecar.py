@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from munit_fast.errors import MunitError
 
-from .files import atomic_write_bytes
+from munit_fast.files import atomic_write_bytes
 
 SIDECAR_VERSION = 1
 

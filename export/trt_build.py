@@ -27,7 +27,9 @@ import munit_fast
 from munit_fast.errors import MunitError
 
 from .calibration import calibration_feeds, load_calibration_images
-from .files import atomic_write_bytes, sha256_file
+from munit_fast.files import atomic_write_bytes
+
+from .files import sha256_file
 from .onnx_export import graph_filename, read_metadata
 from .sidecar import EngineInfo, write_sidecar
 from .tensorrt_env import gpu_identity, import_tensorrt, tensorrt_major

@@ -12,6 +12,8 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
+from munit_fast.files import atomic_write_bytes
+
 
 def make_entropy_calibrator(trt, batches: List[Dict[str, np.ndarray]], cache_path: Optional[str], device: torch.device):
     """An ``IInt8EntropyCalibrator2`` feeding ``batches`` ({input name: array at the calibration
@@ -47,7 +49,6 @@ def make_entropy_calibrator(trt, batches: List[Dict[str, np.ndarray]], cache_pat
 
         def write_calibration_cache(self, cache) -> None:
             if cache_path:
-                with open(cache_path, "wb") as handle:
-                    handle.write(bytes(cache))
+                atomic_write_bytes(cache_path, bytes(cache))
 
     return EntropyCalibrator()

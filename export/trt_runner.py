@@ -81,6 +81,7 @@ class TensorRTBackend:
         self.n_downsample = int(meta["n_downsample"])
         self.input_dim = int(meta["input_dim"])
         self.output_dim = int(meta["output_dim"])
+        self.content_dim = int(meta["content_dim"])
         self.name = f"tensorrt-{self.engines['decoder'].info.precision}"
 
     @torch.inference_mode()

@@ -189,8 +189,6 @@ def load_image_tensor(path: str, channels: int, new_size: Optional[int]) -> torc
 
 def write_image(path: str, image: np.ndarray) -> None:
     """Write a uint8 image atomically (temporary file in the same folder, then rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     ext = os.path.splitext(path)[1] or ".png"
     try:
         ok, encoded = cv2.imencode(ext, image)

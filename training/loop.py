@@ -1,7 +1,9 @@
 """The training loop: per iteration scheduler step, D update, G update; then logs, samples and
-snapshots at the original's intervals. Reliable on long runs: SIGINT/SIGTERM saves a snapshot
-and returns; a NaN or Inf loss stops with the term and iteration named, the last good
-snapshot untouched; only rank 0 writes files."""
+snapshots at the original's intervals. Reliable on long runs: SIGINT/SIGTERM/SIGHUP saves a
+snapshot and returns (naming the signal, so the caller can exit non-zero); a NaN or Inf loss
+stops with the term and iteration named, the last good snapshot untouched; only rank 0 writes
+files, holding an exclusive lock on the output folder (a second run into it is refused), and
+removes the partial files an interrupted run left there."""
 from __future__ import annotations
 
 import os
@@ -15,6 +17,7 @@ import torch.distributed as dist
 
 from munit_fast.config import MunitConfig, dump_config
 from munit_fast.errors import MunitError
+from munit_fast.files import RunLock, atomic_write_text, make_folder, remove_partial_files
 
 from . import distributed
 from .data import PairedBatches, display_images, domain_dataset
@@ -35,15 +38,19 @@ class RunOptions:
     progress: bool = True
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class _StopRequest:
-    """SIGINT/SIGTERM set a flag that the loop reads between iterations."""
+    """SIGINT/SIGTERM/SIGHUP set a flag that the loop reads between iterations (installed even
+    where the shell started the run with SIGINT ignored, as scripts' background jobs are)."""
 
     def __init__(self):
         self.signal: Optional[int] = None
         self._previous = {}
 
     def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -75,6 +82,7 @@ def _gathered_rng(group: distributed.ProcessGroup, device: torch.device) -> list
 class TrainResult:
     iterations: int  # completed iterations
     trainer: MUNITTrainer
+    stopped_by: Optional[int] = None  # the signal that stopped the run early, if any
 
 
 def select_fastest_convolutions(device: torch.device) -> None:
@@ -89,7 +97,10 @@ def train(config: MunitConfig, options: RunOptions) -> TrainResult:
     device = torch.device(options.device)
     group = distributed.init_from_env(device.type)
     try:
-        return _train(config, options, group)
+        if not group.is_main:
+            return _train(config, options, group)
+        with RunLock(options.output_dir):
+            return _train(config, options, group)
     finally:
         distributed.shutdown(group)
 
@@ -122,10 +133,10 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
 
     log = bar = None
     if group.is_main:
-        for folder in (checkpoints, images):
-            os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(options.output_dir, "config.yaml"), "w", encoding="utf-8") as handle:
-            handle.write(dump_config(config))
+        for folder in (options.output_dir, checkpoints, images):
+            make_folder(folder)
+            remove_partial_files(folder)  # the lock is ours: nothing else writes here
+        atomic_write_text(os.path.join(options.output_dir, "config.yaml"), dump_config(config))
         log = TensorBoardLog(os.path.join(options.output_dir, "logs"))
         bar = progress_bar(config.max_iter, iterations, options.progress)
         display = {}
@@ -141,6 +152,7 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
         return iterations
 
     last_saved = iterations if options.resume else None
+    stopped_by = None
     try:
         with _StopRequest() as stop:
             for x_a, x_b in batches.from_iteration(iterations):
@@ -181,9 +193,11 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
                 if iterations % config.snapshot_save_iter == 0 or iterations >= config.max_iter or stopping:
                     last_saved = snapshot()
                 if stopping:
+                    stopped_by = stop.signal or signal.SIGTERM
                     if group.is_main:
-                        print(f"\nstopped by signal {stop.signal or 'on another process'}: saved iteration "
-                              f"{iterations} in {checkpoints}", file=sys.stderr)
+                        name = signal.Signals(stop.signal).name if stop.signal else "a signal on another process"
+                        print(f"\nmunit-fast: interrupted by {name}: saved iteration {iterations} in {checkpoints}",
+                              file=sys.stderr)
                     break
                 if iterations >= config.max_iter:
                     break
@@ -192,4 +206,4 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
             bar.close()
         if log is not None:
             log.close()
-    return TrainResult(iterations, trainer)
+    return TrainResult(iterations, trainer, stopped_by)

@@ -1,24 +1,35 @@
 """``munit-fast`` command line: one subcommand per module in this package.
 
-User errors (`MunitError`) print as one line ``munit-fast: error: ...`` with exit status 2.
+Every failure ends as one line ``munit-fast: error: ...`` (see `boundary`); warnings print as
+``munit-fast: warning: ...``. ``--debug`` (or MUNIT_FAST_DEBUG=1) shows tracebacks instead.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 
 from munit_fast import __version__
-from munit_fast.errors import MunitError
+
+from .boundary import describe, signals_interrupt
 
 # Each module has add_parser(subparsers) and run(args) -> int.
 SUBCOMMANDS = ["demo", "translate", "video", "train", "export", "eval", "dataset", "bench"]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``munit-fast: error: ... (see munit-fast translate --help)``."""
+
+    def error(self, message):
+        self.exit(2, f"munit-fast: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="munit-fast", description="Fast, faithful MUNIT image-to-image translation.")
+    parser = OneLineParser(prog="munit-fast", description="Fast, faithful MUNIT image-to-image translation.")
     parser.add_argument("--version", action="version", version=f"munit-fast {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks instead of one-line errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"munit_fast.cli.{name}")
@@ -38,15 +49,19 @@ def main(argv=None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
+    debug = args.debug or os.environ.get("MUNIT_FAST_DEBUG", "") not in ("", "0")
     python_format, warnings.formatwarning = warnings.formatwarning, one_line_warning
     try:
-        return int(args.run(args) or 0)
-    except MunitError as exc:
-        print(f"munit-fast: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("munit-fast: interrupted", file=sys.stderr)
-        return 130
+        with signals_interrupt():
+            return int(args.run(args) or 0)
+    except BaseException as exc:  # the one error boundary: SystemExit passes through unchanged
+        if isinstance(exc, SystemExit) or (debug and not isinstance(exc, KeyboardInterrupt)):
+            raise
+        if isinstance(exc, BrokenPipeError):  # output piped into a program that stopped reading
+            return 1
+        message, status = describe(exc)
+        print(f"munit-fast: error: {message}", file=sys.stderr)
+        return status
     finally:
         warnings.formatwarning = python_format
 

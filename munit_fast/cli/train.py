@@ -57,6 +57,8 @@ def run(args) -> int:
                          precision=args.precision, dis_fakes=args.dis_fakes, resume=args.resume, seed=args.seed,
                          progress=not args.no_progress)
     result = train(config, options)
+    if result.stopped_by is not None:  # interrupted: the snapshot is saved, the run is not finished
+        return 128 + int(result.stopped_by)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"trained to iteration {result.iterations}; outputs in {options.output_dir}", file=sys.stderr)
     return 0

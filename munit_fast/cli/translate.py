@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import sys
+import warnings
 from typing import List
 
 import torch
 
 from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
+from munit_fast.files import check_writable_folder, remove_partial_files
+from munit_fast.memory import human_bytes
 from munit_fast.images import list_images, load_image_tensor, make_grid, tensor_to_image, write_image
 from munit_fast.runtime.backend_choice import BACKEND_CHOICES, choose_backend
 from munit_fast.runtime.factory import build_translator
+from munit_fast.runtime.precision import resolve_device
 from munit_fast.runtime.styles import (TEST_BATCH_DEFAULTS, TEST_PY_DEFAULTS, load_style_codes,
                                        original_batch_style_codes, original_style_codes, random_styles,
                                        save_style_codes)
@@ -61,6 +67,9 @@ def add_parser(subparsers):
                         "auto (default): eager and triton on CUDA, captured once a size repeats, launched calls "
                         "if a capture fails")
     p.add_argument("--no-resize", action="store_true", help="keep the input size instead of resizing to new_size")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="warn about unreadable or oversized inputs, translate the rest, exit 1 with a count at the "
+                        "end (default: stop at the first)")
     p.add_argument("--no-pad", action="store_true",
                    help="run the network at the image's own size as the original does (outputs lose the rows and "
                         "columns past a multiple of 2^n_downsample) instead of padding and cropping back")
@@ -103,6 +112,9 @@ def _stretch(image: torch.Tensor) -> torch.Tensor:
     return (image - low) / (high - low).clamp_min(1e-5) * 2 - 1
 
 
+GRID_TILES = 32  # styles a grid shows at most; every style still gets its own file
+
+
 class _Outputs:
     """Where each picture goes, under munit-fast's or the original's names."""
 
@@ -113,27 +125,58 @@ class _Outputs:
     def picture(self, tensor: torch.Tensor):
         return tensor_to_image(_stretch(tensor) if self.stretch else tensor)
 
-    def translation(self, index: int, path: str, k: int) -> str:
+    def translation(self, path: str, k: int) -> str:
         if self.naming == "original":
             if self.one_image:
                 return os.path.join(self.folder, f"output{k:03d}.jpg")
             return os.path.join(f"{self.folder}_{k:02d}", os.path.basename(path))
         return os.path.join(self.folder, f"{_stem(path)}_style{k:03d}.png")
 
-    def write(self, index: int, path: str, image: torch.Tensor, outputs: torch.Tensor, same_channels: bool) -> None:
-        """image (1, C_in, H, W), outputs (K, C_out, h, w) -> files."""
+    def write_translations(self, path: str, start: int, outputs: torch.Tensor) -> list:
+        """outputs (k, C_out, h, w), styles start.. -> files; returns the pictures a grid may show."""
         pictures = [self.picture(out) for out in outputs]
         for k, picture in enumerate(pictures):
-            write_image(self.translation(index, path, k), picture)
+            write_image(self.translation(path, start + k), picture)
+        return pictures[:max(0, GRID_TILES - start)]
+
+    def finish(self, index: int, path: str, image: torch.Tensor, size, shown: list, same_channels: bool) -> None:
+        """The input copy (original naming) or the grid (input | first styles), unless --output-only.
+        image (1, C_in, H, W); size: the outputs' (h, w)."""
         if self.output_only:
             return
-        source = self.picture(image[0, :, :outputs.shape[-2], :outputs.shape[-1]])
+        source = self.picture(image[0, :, :size[0], :size[1]])
         if self.naming == "original":
             name = "input.jpg" if self.one_image else f"input{index:03d}.jpg"
             write_image(os.path.join(self.folder, name), source)
             return
-        tiles = ([source] if same_channels else []) + pictures
+        tiles = ([source] if same_channels else []) + shown
         write_image(os.path.join(self.folder, f"{_stem(path)}_grid.jpg"), make_grid(tiles, len(tiles)))
+
+
+class _OutputChecks:
+    """One warning per run when translations come out non-finite or entirely clipped."""
+
+    def __init__(self):
+        self.warned = set()
+
+    def __call__(self, path: str, outputs: torch.Tensor) -> None:
+        if "finite" not in self.warned and not bool(torch.isfinite(outputs).all()):
+            self.warned.add("finite")
+            warnings.warn(f"translations of {path} hold NaN or Inf values (written as black): the checkpoint or "
+                          "the style codes are broken", stacklevel=2)
+        elif "clipped" not in self.warned and bool((outputs.abs() >= 1.0).all()):
+            self.warned.add("clipped")
+            warnings.warn(f"translations of {path} are clipped everywhere (every pixel at -1 or 1): style codes "
+                          "far outside N(0, I)?", stacklevel=2)
+
+
+def _check_disk(folder: str, pictures: int, height: int, width: int, channels: int) -> None:
+    """Refuse before translating when the folder cannot hold even compressed pictures."""
+    free = shutil.disk_usage(folder).free
+    needed = pictures * height * width * channels // 4  # PNGs of photos rarely compress below a quarter
+    if needed > free:
+        raise MunitError(f"{pictures} pictures of {height}x{width} would need about {human_bytes(needed)} in "
+                         f"{folder}, which has {human_bytes(free)} free; lower --num-styles or free disk space")
 
 
 def _stem(path: str) -> str:
@@ -148,10 +191,13 @@ def run(args) -> int:
     from munit_fast.config import load_config
 
     config = load_config(args.config)
+    check_writable_folder(args.output)
+    remove_partial_files(args.output, min_age_s=3600)  # another run may be writing here right now
     backend, _ = choose_backend(args.backend, args.device, args.engine_dir)
     translator = build_translator(config, args.checkpoint, args.direction, backend, args.device,
                                   args.precision, args.channels_last, onnx_dir=args.onnx_dir, engine_dir=args.engine_dir,
                                   cuda_graphs={"on": True, "off": False, "auto": "auto"}[args.cuda_graphs])
+    device = str(resolve_device(args.device))
     source = "a" if args.direction == "a2b" else "b"
     new_size = None if args.no_resize else config.size_for(source)
     if args.style_image:  # resized like the input, as test.py does
@@ -161,16 +207,38 @@ def run(args) -> int:
         plan = [load_style_codes(args.style_codes, translator.style_dim)] * len(inputs)
     else:
         plan = _random_style_plan(args, config, translator.style_dim, len(inputs))
-    os.makedirs(args.output, exist_ok=True)
     shared = all(codes is plan[0] for codes in plan)
-    if shared:
-        save_style_codes(os.path.join(args.output, "styles.npy"), plan[0])
-    outputs = _Outputs(args, one_image=not os.path.isdir(args.input))
+    outputs, check_outputs = _Outputs(args, one_image=not os.path.isdir(args.input)), _OutputChecks()
+    hint = "drop --no-resize or lower new_size" if args.no_resize else "lower new_size in the config"
+    skipped = []
     for index, (path, styles) in enumerate(zip(inputs, plan)):
-        image = load_image_tensor(path, translator.input_dim, new_size)
-        translations = translator.translate(image, styles, pad=not args.no_pad)[0]  # (K, C, H, W)
-        outputs.write(index, path, image, translations, translator.input_dim == translator.output_dim)
+        try:
+            image = load_image_tensor(path, translator.input_dim, new_size)
+            height, width = image.shape[-2:]
+            per_pass = translator.check_image_fits(height, width, f"image {path}", hint, device)
+        except MunitError as exc:
+            if not args.skip_bad:
+                raise
+            warnings.warn(f"skipped: {exc}", stacklevel=1)
+            skipped.append(path)
+            continue
+        _check_disk(args.output, styles.shape[0] + 1, height, width, translator.output_dim)
+        shown, size = [], (height, width)
+        for start, translations in translator.translate_in_passes(image, styles, per_pass, pad=not args.no_pad):
+            check_outputs(path, translations)
+            shown += outputs.write_translations(path, start, translations)
+            size = translations.shape[-2:]
+        outputs.finish(index, path, image, size, shown, translator.input_dim == translator.output_dim)
         if not shared:
             save_style_codes(os.path.join(args.output, f"{_stem(path)}_styles.npy"), styles)
-    print(f"translated {len(inputs)} image(s) x {plan[0].shape[0]} style(s) with {translator.name} -> {args.output}")
+    done = len(inputs) - len(skipped)
+    if shared and done:  # written last: a failed run leaves no codes that match no pictures
+        save_style_codes(os.path.join(args.output, "styles.npy"), plan[0])
+    if plan[0].shape[0] > GRID_TILES and not args.output_only and args.naming == "munit-fast":
+        print(f"grids show the first {GRID_TILES} of {plan[0].shape[0]} styles; every style has its own file")
+    print(f"translated {done} image(s) x {plan[0].shape[0]} style(s) with {translator.name} -> {args.output}")
+    if skipped:
+        print(f"munit-fast: error: {len(skipped)} of {len(inputs)} input(s) could not be translated and were "
+              f"skipped (--skip-bad); see the warnings above", file=sys.stderr)
+        return 1
     return 0

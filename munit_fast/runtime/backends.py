@@ -53,6 +53,7 @@ class EagerBackend:
         self.n_downsample = gen_source.n_downsample
         self.input_dim = gen_source.input_dim
         self.output_dim = gen_target.input_dim
+        self.content_dim = gen_source.content_dim
         self.content_encoder = self._prepare(gen_source.enc_content, kernels)
         self.style_encoder = self._prepare(gen_target.enc_style, kernels)
         decoder = self._prepare(gen_target.dec, kernels)

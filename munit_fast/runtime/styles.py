@@ -15,6 +15,7 @@ import torch
 
 from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
+from munit_fast.files import atomic_open
 from munit_fast.model.trainer_init import consume_original_trainer_draws
 
 TEST_PY_DEFAULTS = {"seed": 10, "num_styles": 10}  # test.py's --seed and --num_style defaults
@@ -84,4 +85,6 @@ def load_style_codes(path: str, style_dim: int) -> torch.Tensor:
 
 
 def save_style_codes(path: str, codes: torch.Tensor) -> None:
-    np.save(path, codes.detach().cpu().float().numpy())
+    """(K, style_dim) codes -> a .npy file, written atomically."""
+    with atomic_open(path) as handle:
+        np.save(handle, codes.detach().cpu().float().numpy())

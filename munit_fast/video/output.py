@@ -9,7 +9,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from munit_fast.errors import MunitError
+from munit_fast.errors import MunitError, write_error
+from munit_fast.files import check_writable
 from munit_fast.images import write_image
 
 CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
@@ -21,7 +22,8 @@ KEY_ACTIONS = {ord(" "): "next_style", ord("s"): "save", ord("g"): "toggle_grid"
 
 
 class VideoFileOutput:
-    """Frames of one size to ``path``; nothing appears at ``path`` until ``close()``."""
+    """Frames of one size to ``path``; nothing appears at ``path`` until ``close()``. Whether
+    ``path`` can be written is checked at construction, before any frame is translated."""
 
     def __init__(self, path: str, fps: Optional[float] = None):
         """``fps`` may be set later, before the first frame (the source's rate once it is open)."""
@@ -29,8 +31,10 @@ class VideoFileOutput:
         if ext not in CODECS:
             raise MunitError(f"--output {path}: unsupported video extension {ext or '(none)'!r}; "
                              f"use one of {', '.join(CODECS)}")
+        if fps is not None and not fps > 0:
+            raise MunitError(f"--fps {fps}: expected a frame rate > 0")
+        check_writable(path, "--output")
         folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
         self.path, self.fps, self.codec = path, fps, CODECS[ext]
         self._tmp = os.path.join(folder, f".{os.path.basename(path)}.partial{ext}")
         self._writer = None
@@ -39,19 +43,27 @@ class VideoFileOutput:
     def write(self, frame: np.ndarray) -> None:  # frame (H, W, 3) uint8 BGR
         size = (frame.shape[1], frame.shape[0])
         if self._writer is None:
-            self._writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*self.codec), self.fps, size)
-            if not self._writer.isOpened():
-                raise MunitError(f"--output {self.path}: OpenCV cannot write {self.codec} video here; try .avi")
-            self._size = size
+            writer = cv2.VideoWriter(self._tmp, cv2.VideoWriter_fourcc(*self.codec), self.fps, size)
+            if not writer.isOpened():
+                raise MunitError(f"--output {self.path}: OpenCV cannot write {self.codec} video of {size[0]}x{size[1]} "
+                                 f"at {self.fps} fps here; try .avi")
+            self._writer, self._size = writer, size
         if size != self._size:  # toggling the grid changes the picture: keep the file's size
             frame = cv2.resize(frame, self._size, interpolation=cv2.INTER_AREA)
         self._writer.write(frame)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
+        """Finalize the file (playable whatever stopped the run) and move it to ``path``."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if not os.path.isfile(self._tmp) or os.path.getsize(self._tmp) == 0:
+            raise MunitError(f"--output {self.path}: OpenCV wrote no video data; try .avi")
+        try:
             os.replace(self._tmp, self.path)
-            self._writer = None
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
 
 
 def check_display() -> None:

@@ -71,8 +71,9 @@ def test_sigterm_mid_training_leaves_a_loadable_checkpoint(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
-    assert "stopped by signal" in err
+    # 128 + 15: schedulers can tell an interrupted run from a finished one
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted by SIGTERM: saved iteration" in err and "Traceback" not in err
     saved = sorted(glob.glob(str(out / "checkpoints" / "gen_*.pt")))
     assert len(saved) == 1
     config = load_config(out / "config.yaml")
