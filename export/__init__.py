@@ -1,15 +1,24 @@
-"""ONNX export, the ONNX Runtime backend and the TensorRT engine path.
+"""Export: ONNX graphs (and TensorRT engines built from them).
 
-Importing this package needs ``onnx``; ONNX Runtime and TensorRT are imported only by the
-modules that run them.
+The names below load on first use, so that importing ``munit_fast.export.opsets`` (as the
+command line does) needs no ``onnx``; everything else needs ``onnx``, and ONNX Runtime and
+TensorRT only in the modules that run them.
 """
-from .compare import ErrorStats, error_stats, psnr
-from .graphs import PARTS, SPLIT_PARTS, build_graph
-from .onnx_checks import GraphReport, check_graph, graph_report
-from .onnx_export import DEFAULT_OPSET, export_graph, export_onnx, graph_filename, parse_parts, read_metadata
+import importlib
 
-__all__ = [
-    "DEFAULT_OPSET", "ErrorStats", "GraphReport", "PARTS", "SPLIT_PARTS", "build_graph", "check_graph",
-    "error_stats", "export_graph", "export_onnx", "graph_filename", "graph_report", "parse_parts", "psnr",
-    "read_metadata",
-]
+_LAZY = {
+    "ErrorStats": "compare", "error_stats": "compare", "psnr": "compare",
+    "PARTS": "graphs", "SPLIT_PARTS": "graphs", "build_graph": "graphs",
+    "GraphReport": "onnx_checks", "check_graph": "onnx_checks", "graph_report": "onnx_checks",
+    "DEFAULT_OPSET": "opsets",
+    "export_graph": "onnx_export", "export_onnx": "onnx_export", "graph_filename": "onnx_export",
+    "parse_parts": "onnx_export", "read_metadata": "onnx_export",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)

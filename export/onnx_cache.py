@@ -4,6 +4,9 @@
 present (prebuilt with ``munit-fast export onnx``) and exported there when not. Without it the
 graphs are exported once into ``$MUNIT_FAST_CACHE`` (default ``~/.cache/munit-fast``)
 ``/onnx/<hash of checkpoint bytes, model config, direction, precision, opset>/``.
+
+Every graph carries the SHA-256 of the weights it was exported from: a prebuilt graph of another
+checkpoint (even one of the same shapes) is refused, a stale cached one exported again.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from munit_fast.errors import MunitError
 
 from .files import sha256_file
 from .graphs import SPLIT_PARTS
-from .onnx_export import DEFAULT_OPSET, export_onnx, graph_filename, read_metadata
+from .onnx_export import DEFAULT_OPSET, export_onnx, graph_filename, read_metadata, weights_digest
 
 CACHE_ENV = "MUNIT_FAST_CACHE"
 
@@ -34,17 +37,30 @@ def model_key(config: MunitConfig, checkpoint: str, direction: str, precision: s
     return digest.hexdigest()[:16]
 
 
-def check_graph_matches(path: str, config: MunitConfig, direction: str, precision: str) -> None:
-    """One-line error when a prebuilt graph was exported for another model, direction or precision."""
+def check_graph_matches(path: str, config: MunitConfig, direction: str, precision: Optional[str] = None,
+                        weights: Optional[str] = None) -> Dict[str, str]:
+    """The graph's metadata, or one line when it was exported for another model, direction,
+    precision (None: any) or other weights (``weights``: `weights_digest` of the generators)."""
     meta = read_metadata(path)
+    if "direction" not in meta:
+        raise MunitError(f"{path} is not a graph exported by munit-fast export onnx (no munit-fast metadata)")
     source, target = (("a", "b") if direction == "a2b" else ("b", "a"))
-    expected = {"direction": direction, "precision": precision, "style_dim": str(config.gen.style_dim),
+    expected = {"direction": direction, "style_dim": str(config.gen.style_dim),
                 "n_downsample": str(config.gen.n_downsample), "input_dim": str(config.input_dim(source)),
-                "output_dim": str(config.input_dim(target))}
+                "output_dim": str(config.input_dim(target)),
+                "content_dim": str(config.gen.dim * 2 ** config.gen.n_downsample)}
+    if precision is not None:
+        expected["precision"] = precision
     for key, value in expected.items():
         if meta.get(key) != value:
             raise MunitError(f"ONNX graph {path} has {key}={meta.get(key)!r}, this config and direction need {value!r}; "
                              "export it again with munit-fast export onnx or point --onnx-dir elsewhere")
+    if weights is not None and meta.get("weights_sha256") != weights:
+        found = meta.get("weights_sha256", "none recorded")[:12]
+        raise MunitError(f"ONNX graph {path} was exported from other weights (sha256 {found}..., this checkpoint's "
+                         f"is {weights[:12]}...): export it again with munit-fast export onnx, or point --onnx-dir "
+                         "elsewhere")
+    return meta
 
 
 def resolve_onnx_graphs(config: MunitConfig, checkpoint: str, direction: str, precision: str = "fp32",
@@ -52,18 +68,22 @@ def resolve_onnx_graphs(config: MunitConfig, checkpoint: str, direction: str, pr
     """{part: path} of the split graphs, exporting them first when they are not there yet."""
     if precision not in ("fp32", "fp16"):
         raise MunitError(f"--precision {precision}: the onnx backend runs fp32 or fp16 graphs")
-    if onnx_dir is None:
+    cached = onnx_dir is None
+    if cached:
         if not os.path.isfile(checkpoint):
             raise MunitError(f"checkpoint not found: {checkpoint}")
         onnx_dir = os.path.join(cache_root(), "onnx", model_key(config, checkpoint, direction, precision, opset))
+    from munit_fast.checkpoint import load_generators
+
+    gen_a, gen_b = load_generators(config, checkpoint)
+    source, target = (gen_a, gen_b) if direction == "a2b" else (gen_b, gen_a)
+    weights = weights_digest(source, target)
     paths = {part: os.path.join(onnx_dir, graph_filename(part, direction, precision)) for part in SPLIT_PARTS}
     missing = [part for part, path in paths.items() if not os.path.isfile(path)]
+    if cached:  # a cache entry left half-written or by an older version is simply made again
+        missing += [p for p in SPLIT_PARTS if p not in missing and read_metadata(paths[p]).get("weights_sha256") != weights]
     if missing:
-        from munit_fast.checkpoint import load_generators
-
-        gen_a, gen_b = load_generators(config, checkpoint)
-        source, target = (gen_a, gen_b) if direction == "a2b" else (gen_b, gen_a)
         export_onnx(source, target, onnx_dir, direction, missing, opset, precision)
     for path in paths.values():
-        check_graph_matches(path, config, direction, precision)
+        check_graph_matches(path, config, direction, precision, weights)
     return paths

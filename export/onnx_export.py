@@ -10,6 +10,7 @@ and is not used. Normalization kernels export through their PyTorch references (
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import tempfile
 import warnings
@@ -25,19 +26,30 @@ from munit_fast.runtime.precision import cast_convolutions
 
 from munit_fast.files import atomic_write_bytes, make_folder
 
+from .opsets import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 from .graphs import PARTS, SIGNATURES, build_graph, example_inputs
 from .onnx_checks import check_graph
 from .onnx_fold import fold_constants, remove_identity_casts
 
-DEFAULT_OPSET = 17
-MIN_OPSET = 13  # InstanceNormalization, Resize nearest, Pad reflect with pads as an input
 PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+def weights_digest(source: AdaINGen, target: AdaINGen) -> str:
+    """SHA-256 of the two generators' weights (names and fp32 values): the graphs' link to the
+    checkpoint they were exported from, whatever file format held it."""
+    digest = hashlib.sha256()
+    for module in (source, target):
+        for key, value in sorted(module.state_dict().items()):
+            digest.update(key.encode())
+            digest.update(value.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def graph_metadata(part: str, source: AdaINGen, target: AdaINGen, direction: str, precision: str,
                    opset: int) -> Dict[str, str]:
     """The metadata_props every exported graph carries; runtimes read shapes and scales from it."""
     return {
+        "weights_sha256": weights_digest(source, target),
         "munit_fast_version": munit_fast.__version__,
         "part": part,
         "direction": direction,
@@ -79,8 +91,9 @@ def export_graph(part: str, source: AdaINGen, target: AdaINGen, path: str, direc
         raise MunitError(f"--parts: unknown graph {part!r}; expected a comma list of {', '.join(PARTS)}")
     if precision not in PRECISION_DTYPES:
         raise MunitError(f"precision {precision!r}: expected fp32 or fp16")
-    if opset < MIN_OPSET:
-        raise MunitError(f"--opset {opset}: expected {MIN_OPSET} or newer (InstanceNormalization, Resize and Pad forms)")
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise MunitError(f"--opset {opset}: expected {MIN_OPSET} .. {MAX_OPSET} (InstanceNormalization, Resize and "
+                         "Pad forms need 13; the exporter writes up to 20)")
     dtype = PRECISION_DTYPES[precision]
     src, tgt = _prepared(source, dtype), _prepared(target, dtype)
     module = build_graph(part, src, tgt, dtype).eval()
@@ -128,8 +141,20 @@ def export_onnx(source: AdaINGen, target: AdaINGen, output_dir: str, direction: 
     return paths
 
 
+def load_graph(path: str) -> onnx.ModelProto:
+    """onnx.load with a one-line error for missing, truncated or foreign files."""
+    if not os.path.isfile(path):
+        raise MunitError(f"ONNX graph not found: {path}")
+    try:
+        return onnx.load(path, load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError, and onnx's own errors, for anything that is not a graph
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise MunitError(f"{path} is not a readable ONNX graph ({first}); truncated, or not ONNX? Export it again "
+                         "with munit-fast export onnx") from None
+
+
 def read_metadata(model_or_path) -> Dict[str, str]:
-    model = onnx.load(model_or_path, load_external_data=False) if isinstance(model_or_path, str) else model_or_path
+    model = load_graph(model_or_path) if isinstance(model_or_path, str) else model_or_path
     return {prop.key: prop.value for prop in model.metadata_props}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import warnings
 from typing import Dict, Mapping, Tuple, Union
 
 import torch
@@ -18,6 +19,7 @@ from .config import MunitConfig
 from .errors import MunitError
 from .files import atomic_open
 from .model import AdaINGen
+from .model.size import check_generators_fit
 
 PathLike = Union[str, os.PathLike]
 
@@ -100,6 +102,10 @@ def load_state_dict_checked(module: nn.Module, state: Mapping[str, torch.Tensor]
         raise MunitError(f"{what}: expected a state dict, got {type(state).__name__}")
     own = module.state_dict()
     state = {k: v for k, v in state.items() if k in own or not _TOLERATED_EXTRA.search(k)}
+    odd = next((k for k, v in state.items() if not isinstance(v, torch.Tensor)), None)
+    if odd is not None:
+        raise MunitError(f"{what} is not a state dict of tensors: {odd} holds a {type(state[odd]).__name__}; "
+                         "re-save the checkpoint from the model's state_dict()")
     missing = [k for k in own if k not in state and not _TOLERATED_MISSING.search(k)]
     unexpected = [k for k in state if k not in own]
     if missing or unexpected:
@@ -118,12 +124,18 @@ def load_state_dict_checked(module: nn.Module, state: Mapping[str, torch.Tensor]
                 f"{what} does not fit this config: {key} has shape {list(got)}, the config expects "
                 f"{list(expected)}; check {_likely_cause(key, expected, got, domain)}"
             )
+    broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        warnings.warn(f"{what} holds NaN or Inf values in {len(broken)} tensor(s) (first: {broken[0]}): its "
+                      "translations will be garbage; use an earlier checkpoint", stacklevel=3)
     for key, value in own.items():
         if key in state:
             value.copy_(state[key])
 
 
 def build_generators(config: MunitConfig) -> Tuple[AdaINGen, AdaINGen]:
+    """gen_a and gen_b of ``config`` (refused in one line when they cannot fit in memory)."""
+    check_generators_fit(config)
     return AdaINGen(config.input_dim_a, config.gen), AdaINGen(config.input_dim_b, config.gen)
 
 

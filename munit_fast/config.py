@@ -7,6 +7,7 @@ got -1``). munit-fast's own additions are documented next to their fields.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any, Optional, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
-from .errors import MunitError
+from .errors import MunitError, os_reason
 
 ACTIVATIONS = ("relu", "lrelu", "prelu", "selu", "tanh", "none")
 PAD_TYPES = ("reflect", "replicate", "zero")
@@ -147,14 +148,19 @@ def _coerce(key: str, value: Any, annotation) -> Any:
             return int(value)
         raise MunitError(f"{key}: expected an integer, got {value!r}")
     elif annotation is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise MunitError(f"{key}: expected a number, got {value!r}")
+        if number is None:
+            raise MunitError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(number):
+            raise MunitError(f"{key}: expected a finite number, got {value!r}")
+        return number
     elif annotation is str:
         if isinstance(value, str):
             return value
@@ -248,6 +254,10 @@ def load_config(path: Union[str, os.PathLike]) -> MunitConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise MunitError(f"config {path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError as exc:
+        raise MunitError(f"config {path} is not UTF-8 text (byte {exc.start}); is it a YAML file?") from None
+    except OSError as exc:
+        raise MunitError(f"cannot read config {path}: {os_reason(exc)}") from None
     try:
         return config_from_dict(data)
     except MunitError as exc:
@@ -261,7 +271,11 @@ def apply_overrides(config: MunitConfig, overrides) -> MunitConfig:
         if "=" not in item:
             raise MunitError(f"--set {item!r}: expected key=value, e.g. --set gen.dim=16")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise MunitError(f"--set {item!r}: the value is not valid YAML ({getattr(exc, 'problem', exc)}); "
+                             "quote strings, e.g. --set data_root=path/to/data") from None
         node = data
         parts = key.strip().split(".")
         for part in parts[:-1]:

@@ -23,6 +23,7 @@ import torch.nn as nn
 
 from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
+from munit_fast.model.size import check_generators_fit
 from munit_fast.model.trainer_init import build_like_original_trainer
 
 from .precision import autocast, check_precision, make_scaler
@@ -54,6 +55,8 @@ class MUNITTrainer:
         self.reduce_gradients = reduce_gradients  # averages gradients over processes (data parallel)
         self.style_dim = config.gen.style_dim
 
+        # weights, gradients and Adam's two moments of both generators (the discriminators are smaller)
+        check_generators_fit(config, copies=8)
         # the networks and the sample grids' fixed styles, drawn in the original's order
         nets, self.display_s_a, self.display_s_b = build_like_original_trainer(config)
         self.gen_a, self.gen_b, self.dis_a, self.dis_b = nets.gen_a, nets.gen_b, nets.dis_a, nets.dis_b

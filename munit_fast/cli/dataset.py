@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 import torch
 
+from munit_fast.cli import options
 from munit_fast.errors import MunitError
 from munit_fast.images import list_images, read_image, write_image
-from munit_fast.files import atomic_write_text
+from munit_fast.files import atomic_write_text, check_writable, check_writable_folder
 
 SHIPPED_RECIPE = {"seed": 0, "count": 4000, "test_count": 400, "epochs": 6}
 
@@ -26,14 +27,14 @@ def add_parser(subparsers):
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     synth = actions.add_parser("synth", help="write the synthetic shapes dataset (trainA/trainB/testA/testB + labels)")
     synth.add_argument("--out", required=True, help="output folder")
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--seed", type=options.seed, default=0)
     synth.add_argument("--size", type=int, default=64, help="image side in pixels (default 64)")
     synth.add_argument("--count", type=int, default=4000, help="training images per domain (default 4000)")
     synth.add_argument("--test-count", type=int, default=400, help="test images per domain (default 400)")
     clf = actions.add_parser("classifier", help="train a mode classifier for `munit-fast eval --classifier`")
     clf.add_argument("--out", required=True, help="output classifier file (.pt)")
     clf.add_argument("--data", help="folder with one sub-folder of images per mode (default: the shapes dataset)")
-    clf.add_argument("--seed", type=int, default=SHIPPED_RECIPE["seed"])
+    clf.add_argument("--seed", type=options.seed, default=SHIPPED_RECIPE["seed"])
     clf.add_argument("--count", type=int, default=SHIPPED_RECIPE["count"], help="shapes training images (default 4000)")
     clf.add_argument("--epochs", type=int, default=SHIPPED_RECIPE["epochs"])
     clf.add_argument("--size", type=int, default=64, help="classifier input size (default 64)")
@@ -120,11 +121,13 @@ def train_mode_classifier(out: str, data, seed: int, count: int, epochs: int, si
 
 def run(args) -> int:
     if args.action == "synth":
-        if args.size < 16 or args.count < 1 or args.test_count < 1:
-            raise MunitError("need --size >= 16, --count >= 1 and --test-count >= 1")
+        if not 16 <= args.size <= 1024 or args.count < 1 or args.test_count < 1:
+            raise MunitError("need --size 16 .. 1024, --count >= 1 and --test-count >= 1")
+        check_writable_folder(args.out)
         write_synthetic(args.out, args.seed, args.size, args.count, args.test_count)
         return 0
     if args.epochs < 1 or args.count < 1 or args.size < 16:
         raise MunitError("need --epochs >= 1, --count >= 1 and --size >= 16")
+    check_writable(args.out, "--out")
     train_mode_classifier(args.out, args.data, args.seed, args.count, args.epochs, args.size)
     return 0

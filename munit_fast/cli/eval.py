@@ -6,8 +6,9 @@ import json
 import os
 
 from munit_fast.demo_model import add_model_arguments, resolve_model
+from munit_fast.cli import options
 from munit_fast.errors import MunitError
-from munit_fast.files import atomic_write_text
+from munit_fast.files import atomic_write_text, check_writable
 
 
 def add_parser(subparsers):
@@ -23,7 +24,7 @@ def add_parser(subparsers):
     p.add_argument("--num-inputs", type=int, default=100, help="inputs to translate (paper: 100)")
     p.add_argument("--num-samples", type=int, default=100, help="random styles per input (paper: 100)")
     p.add_argument("--fixed-style", action="store_true", help="one style for every sample: the deterministic baseline")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random styles")
+    p.add_argument("--seed", type=options.seed, default=0, help="seed of the random styles")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--json", help="write the results to this JSON file")
     p.add_argument("--sheet", help="write a sample sheet image (rows = inputs, columns = styles)")
@@ -107,6 +108,9 @@ def run(args) -> int:
     for name in ("num_inputs", "num_samples", "sheet_rows", "sheet_styles", "lpips_pairs"):
         if getattr(args, name) < 1:
             raise MunitError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    for path, what in ((args.json, "--json"), (args.sheet, "--sheet")):
+        if path:
+            check_writable(path, what)  # before minutes of translation, not after
     resolve_model(args)
     if bool(args.lpips_alexnet) != bool(args.lpips_linear):
         from munit_fast.metrics.lpips import MISSING_HINT

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import os
 
+from munit_fast.cli import options
 from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
+from munit_fast.files import check_writable, check_writable_folder
+from munit_fast.export.opsets import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 
 
 def add_parser(subparsers):
@@ -16,7 +19,8 @@ def add_parser(subparsers):
     add_model_arguments(o)
     o.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
     o.add_argument("--output", required=True, help="output folder (munit_<direction>_<part>_<precision>.onnx)")
-    o.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, at least 13)")
+    o.add_argument("--opset", type=options.bounded_int(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET,
+                   help=f"ONNX opset (default {DEFAULT_OPSET}, {MIN_OPSET} .. {MAX_OPSET})")
     o.add_argument("--fp16", action="store_true", help="fp16 convolutions, normalization statistics in fp32")
     o.add_argument("--parts", default="translate,content_encoder,style_encoder,decoder",
                    help="comma list of translate, content_encoder, style_encoder, decoder")
@@ -44,7 +48,7 @@ def add_parser(subparsers):
     add_model_arguments(c)
     c.add_argument("--engine", help="TensorRT engine built from the graph, also compared when given")
     c.add_argument("--size", default="180x320", help="HEIGHTxWIDTH of the test image (default 180x320)")
-    c.add_argument("--styles", type=int, default=4, help="styles to decode (default 4)")
+    c.add_argument("--styles", type=options.bounded_int(1, 64), default=4, help="styles to decode (default 4)")
     c.add_argument("--device", default="cpu", help="ONNX Runtime device: cpu or cuda")
     c.add_argument("--min-psnr", type=float, help="exit with status 1 when any PSNR (dB) is below this")
     return p
@@ -65,6 +69,7 @@ def _onnx(args) -> int:
     from munit_fast.export import export_onnx, graph_report, parse_parts
 
     parts = parse_parts(args.parts)
+    check_writable_folder(args.output)
     resolve_model(args)
     source, target = _generators(args.config, args.checkpoint, args.direction)
     precision = "fp16" if args.fp16 else "fp32"
@@ -89,6 +94,7 @@ def _trt(args) -> int:
                            styles=args.styles, calib=args.calib, calib_images=args.calib_images,
                            calib_cache=args.calib_cache, timing_cache=args.timing_cache, dla_core=args.dla_core,
                            workspace_gib=args.workspace, device=args.device)
+    check_writable(args.output, "--output")
     info = build_engine(args.onnx, args.output, options)
     shapes = ", ".join(f"{name} {format_shape(s[0])}..{format_shape(s[2])}" for name, s in info.profiles.items())
     print(f"built {args.output} ({info.part}, {info.precision}, TensorRT {info.tensorrt_version}, {info.gpu_name}): {shapes}")
@@ -98,23 +104,33 @@ def _trt(args) -> int:
 def _check(args) -> int:
     import torch
 
+    from munit_fast.config import load_config
     from munit_fast.export import read_metadata
     from munit_fast.export.check import check_engine, check_onnx
+    from munit_fast.export.onnx_cache import check_graph_matches
+    from munit_fast.export.onnx_export import weights_digest
+    from munit_fast.memory import check_fits
     from munit_fast.runtime.precision import resolve_device
 
     try:
         height, width = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
-        raise MunitError(f"--size {args.size!r}: expected HEIGHTxWIDTH, e.g. 180x320") from None
-    if args.styles < 1:
-        raise MunitError(f"--styles must be >= 1, got {args.styles}")
+        height = width = 0
+    if not all(16 <= side <= options.FRAME_SIDE_MAX for side in (height, width)):
+        raise MunitError(f"--size {args.size!r}: expected HEIGHTxWIDTH, each 16 .. {options.FRAME_SIDE_MAX}, "
+                         "e.g. 180x320")
     if not os.path.isfile(args.onnx):
         raise MunitError(f"--onnx {args.onnx}: no such file")
     meta = read_metadata(args.onnx)
     if "direction" not in meta:
         raise MunitError(f"--onnx {args.onnx}: not a graph exported by munit-fast export onnx (no metadata)")
     resolve_model(args)
+    config = load_config(args.config)
     source, target = _generators(args.config, args.checkpoint, meta["direction"])
+    check_graph_matches(args.onnx, config, meta["direction"], weights=weights_digest(source, target))
+    plane = 4 * height * width  # the reference and ONNX Runtime each hold ~2 + 6 per style gen.dim-wide maps
+    check_fits(2 * plane * (config.gen.dim * 2 + args.styles * (config.gen.dim * 6 + 3)),
+               f"checking at {height}x{width} with {args.styles} style(s)", "lower --size or --styles")
     results = [("onnxruntime", check_onnx(args.onnx, source, target, height, width, args.styles,
                                           resolve_device(args.device)))]
     if args.engine:

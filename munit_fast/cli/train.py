@@ -9,6 +9,7 @@ import os
 import sys
 
 from munit_fast.config import apply_overrides, dump_config, load_config
+from munit_fast.cli import options
 from munit_fast.errors import MunitError
 
 
@@ -28,7 +29,7 @@ def add_parser(subparsers):
     p.add_argument("--dis-fakes", default="reuse", choices=["reuse", "recompute"],
                    help="D update on the G step's detached fakes (reuse, faster) or on its own decode "
                         "(recompute, the original)")
-    p.add_argument("--seed", type=int, default=0, help="seed of weights, styles and data order")
+    p.add_argument("--seed", type=options.seed, default=0, help="seed of weights, styles and data order")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 

@@ -16,6 +16,7 @@ from typing import List
 
 import torch
 
+from munit_fast.cli import options
 from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.files import check_writable_folder, remove_partial_files
@@ -38,8 +39,8 @@ def add_parser(subparsers):
     p.add_argument("--input", required=True, help="an image file or a folder of images")
     p.add_argument("--output", required=True, help="output folder")
     p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
-    p.add_argument("--num-styles", type=int, help="random styles per input (default 1; 10 with --seed-compat original)")
-    p.add_argument("--seed", type=int, help="seed of the random styles (default 0; with --seed-compat original "
+    p.add_argument("--num-styles", type=options.bounded_int(1), help="random styles per input (default 1; 10 with --seed-compat original)")
+    p.add_argument("--seed", type=options.seed, help="seed of the random styles (default 0; with --seed-compat original "
                                             "10 for one image as test.py, 1 for a folder as test_batch.py)")
     p.add_argument("--seed-compat", default="munit-fast", choices=SEED_RULES,
                    help="original: draw the codes the original's test.py / test_batch.py draw for --seed")
@@ -184,8 +185,6 @@ def _stem(path: str) -> str:
 
 
 def run(args) -> int:
-    if args.num_styles is not None and args.num_styles < 1:
-        raise MunitError(f"--num-styles must be >= 1, got {args.num_styles}")
     inputs = _inputs(args.input)
     resolve_model(args)
     from munit_fast.config import load_config

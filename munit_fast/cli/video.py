@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import re
 
+from munit_fast.cli import options
 from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
+from munit_fast.files import check_writable
+from munit_fast.video.style_modes import GRID_MAX
 
 
 def _size(text: str) -> tuple:
     match = re.fullmatch(r"(\d+)(?:x(\d+))?", text)
-    if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(2)) < 1):
-        raise MunitError(f"--model-size {text!r}: expected S or HxW in pixels, e.g. 256 or 256x448")
-    return int(match.group(1)), int(match.group(2) or match.group(1))
+    sides = (int(match.group(1)), int(match.group(2) or match.group(1))) if match else (0, 0)
+    if not all(16 <= side <= options.FRAME_SIDE_MAX for side in sides):
+        raise MunitError(f"--model-size {text!r}: expected S or HxW in pixels, each 16 .. {options.FRAME_SIDE_MAX}, "
+                         "e.g. 256 or 256x448")
+    return sides
 
 
 def _canny(text: str) -> tuple:
@@ -34,11 +39,11 @@ def add_parser(subparsers):
     p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
     p.add_argument("--style", default="random",
                    help="random | walk | image:PATH | codes:FILE.npy | grid:K | cycle | cycle:FILE.npy (default random)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random styles")
+    p.add_argument("--seed", type=options.seed, default=0, help="seed of the random styles")
     p.add_argument("--period", type=float, default=4.0, help="seconds between walk keys / cycle switches")
     p.add_argument("--max-step", type=float, default=0.1, help="walk: largest style-code change (L2) per frame")
     p.add_argument("--bank-size", type=int, default=8, help="cycle: number of random styles in the bank")
-    p.add_argument("--grid-size", type=int, default=4, help="styles shown when the grid is toggled with g")
+    p.add_argument("--grid-size", type=options.bounded_int(1, GRID_MAX), default=4, help="styles shown when the grid is toggled with g")
     p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES)
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
@@ -55,9 +60,9 @@ def add_parser(subparsers):
     p.add_argument("--preprocess", default="none", choices=PREPROCESSORS,
                    help="canny: turn frames into edge maps for edge-domain models")
     p.add_argument("--canny", default="50,150", help="Canny thresholds LOW,HIGH (default 50,150)")
-    p.add_argument("--width", type=int, help="camera/demo frame width")
-    p.add_argument("--height", type=int, help="camera/demo frame height")
-    p.add_argument("--fps", type=float, help="camera/demo frame rate; also the output file's rate")
+    p.add_argument("--width", type=options.frame_side, help="camera/demo frame width")
+    p.add_argument("--height", type=options.frame_side, help="camera/demo frame height")
+    p.add_argument("--fps", type=options.positive_float, help="camera/demo frame rate; also the output file's rate")
     p.add_argument("--frames", type=int, default=150, help="length of the demo clip in frames (0: endless)")
     p.add_argument("--live", choices=["auto", "on", "off"], default="auto",
                    help="drop stale frames (on) or translate every frame (off); auto: on for cameras and streams")
@@ -98,6 +103,9 @@ def run(args) -> int:
     from munit_fast.video.style_modes import StyleController, parse_style_mode
 
     _check(args)
+    if args.stats:
+        check_writable(args.stats, "--stats")
+    writer = VideoFileOutput(args.output, args.fps) if args.output else None  # checks the file can be written
     resolve_model(args)
     model_size = _size(args.model_size) if args.model_size else None
     canny = _canny(args.canny)
@@ -119,7 +127,6 @@ def run(args) -> int:
                             style_from_image)
     styles = StyleController(mode, translator.style_dim, args.grid_size, args.seed)
     preprocessor = FramePreprocessor(translator.input_dim, box, args.fit, args.preprocess, *canny)
-    writer = VideoFileOutput(args.output, args.fps) if args.output else None
     live = {"auto": None, "on": True, "off": False}[args.live]
     source = open_source(args.input, args.width, args.height, args.fps, live, args.frames, args.retries)
     print(f"munit-fast video: input {source.description} ({'live: stale frames dropped' if source.live else 'every frame'})")

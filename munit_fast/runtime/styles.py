@@ -71,7 +71,7 @@ def load_style_codes(path: str, style_dim: int) -> torch.Tensor:
         raise MunitError(f"style codes file not found: {path}")
     try:
         codes = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError) as exc:
         raise MunitError(f"cannot read style codes {path}: {exc}; expected a .npy array of shape (K, {style_dim})") from None
     if codes.ndim == 1:
         codes = codes[None]

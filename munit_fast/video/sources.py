@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from munit_fast.errors import MunitError
-from munit_fast.images import list_images
+from munit_fast.images import list_images, read_image_uint8
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 DEFAULT_FPS = 30.0
@@ -171,10 +171,8 @@ class ImageSequenceSource(Source):
             return None
         path = self.files[self._next]
         self._next += 1
-        frame = cv2.imread(path, cv2.IMREAD_COLOR)
-        if frame is None:
-            raise MunitError(f"cannot read image {path}: not an image OpenCV can decode")
-        return frame
+        # Pillow, as translate reads files: truncated or corrupt images are refused by name
+        return np.ascontiguousarray(read_image_uint8(path, 3)[:, :, ::-1])
 
 
 class DemoSource(Source):

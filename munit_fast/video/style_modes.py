@@ -112,13 +112,17 @@ class CycleStyle:
         self.offset += 1
 
 
+GRID_MAX = 64  # styles side by side in one frame
+
+
 def _positive_int(text: str, spec: str) -> int:
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise MunitError(f"--style {spec}: expected grid:K with an integer K >= 1")
+    if not 1 <= value <= GRID_MAX:
+        raise MunitError(f"--style {spec}: expected grid:K with an integer K from 1 to {GRID_MAX} "
+                         "(styles side by side in one frame)")
     return value
 
 
