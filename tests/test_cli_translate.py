@@ -71,7 +71,7 @@ def _bad_inputs(tmp_path):
         (["--input", image, "--config", other_config], "does not fit this config"),
         (["--input", image, "--checkpoint", str(evil)], "is refused"),
         (["--input", image, "--config", str(tmp_path / "unknown.yaml")], "unknown config key gen.colour"),
-        (["--input", image, "--num-styles", "0"], "--num-styles must be >= 1"),
+        (["--input", image, "--num-styles", "0"], "argument --num-styles: expected an integer >= 1"),
     ]
 
 

@@ -45,7 +45,10 @@ def one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error already printed in one line
+        return int(stop.code or 0)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
