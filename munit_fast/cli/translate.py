@@ -218,7 +218,7 @@ def run(args) -> int:
         except MunitError as exc:
             if not args.skip_bad:
                 raise
-            warnings.warn(f"skipped: {exc}", stacklevel=1)
+            print(f"munit-fast: warning: skipped: {exc}", file=sys.stderr)
             skipped.append(path)
             continue
         _check_disk(args.output, styles.shape[0] + 1, height, width, translator.output_dim)
