@@ -6,6 +6,7 @@ likewise, ``optimizer.pt`` = ``{'gen': ..., 'dis': ...}``. Files are read with
 """
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import re
@@ -30,9 +31,13 @@ _TOLERATED_MISSING = re.compile(r"(^|\.)num_batches_tracked$")
 
 
 def atomic_save(obj, path: PathLike) -> None:
-    """torch.save to a temporary file in the same folder, fsync, then rename over ``path``."""
+    """torch.save to a temporary file in the same folder, fsync, then rename over ``path``.
+    Serialized in memory first: torch's zip writer turns a failed write (a full disk) into an
+    opaque RuntimeError, while a plain write keeps the OSError that names the reason."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_open(path) as handle:
-        torch.save(obj, handle)
+        handle.write(buffer.getbuffer())
 
 
 def load_file(path: PathLike, map_location="cpu"):
