@@ -19,7 +19,7 @@ from munit_fast.checkpoint import build_generators
 from munit_fast.config import load_config
 from munit_fast.metrics.classifier import load_classifier
 from munit_fast.metrics.evaluate import evaluate_translations
-from munit_fast.runtime.backends import EagerBackend
+from munit_fast.runtime.backends.eager import EagerBackend
 from munit_fast.runtime.translator import Translator
 
 CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "shapes_demo.yaml")

@@ -21,8 +21,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from munit_fast.checkpoint import build_generators
 from munit_fast.config import config_from_dict
 from munit_fast.export import export_onnx
-from munit_fast.export.ort_backend import OrtBackend
-from munit_fast.runtime.backends import EagerBackend
+from munit_fast.runtime.backends.onnxruntime import OrtBackend
+from munit_fast.runtime.backends.eager import EagerBackend
 
 SIZES = {  # name: (gen config, image size)
     "tiny-64": ({"dim": 8, "mlp_dim": 32, "n_res": 2}, 64),

@@ -22,7 +22,7 @@ import torch
 import munit_fast
 from munit_fast.errors import MunitError
 from munit_fast.model import AdaINGen, set_kernel_impl
-from munit_fast.runtime.precision import cast_convolutions
+from munit_fast.model.precision import cast_convolutions
 
 from munit_fast.files import atomic_write_bytes, make_folder
 

@@ -35,7 +35,7 @@ from .sidecar import EngineInfo, write_sidecar
 from .tensorrt_env import gpu_identity, import_tensorrt, tensorrt_major
 from .trt_profiles import ImageProfile, graph_profile
 
-PRECISIONS = ("fp32", "fp16", "int8")
+ENGINE_PRECISIONS = ("fp32", "fp16", "int8")  # what TensorRT builds
 NORM_SCOPE = "/norm/"
 
 
@@ -59,8 +59,8 @@ def has_qdq(model: onnx.ModelProto) -> bool:
 
 def check_build_request(meta, model: onnx.ModelProto, options: BuildOptions, strongly_typed: bool) -> None:
     """Reject combinations the TensorRT version cannot build, with the fix in the message."""
-    if options.precision not in PRECISIONS:
-        raise MunitError(f"precision {options.precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if options.precision not in ENGINE_PRECISIONS:
+        raise MunitError(f"precision {options.precision!r}: expected one of {', '.join(ENGINE_PRECISIONS)}")
     if options.dla_core is not None and options.precision == "fp32":
         raise MunitError("--dla-core: the DLA runs fp16 or int8 only; add --fp16 or --int8")
     if strongly_typed:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from munit_fast.cli.main import main, one_line_warning
-from munit_fast.runtime.precision import emulated_precision_message, resolve_dtype
+from munit_fast.devices import emulated_precision_message, resolve_dtype
 from munit_fast.training.precision import check_precision
 
 CPU = torch.device("cpu")

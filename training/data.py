@@ -158,7 +158,7 @@ def domain_dataset(config: MunitConfig, domain: str, train: bool) -> _Items:
     channels = config.input_dim(domain)
     split = ("train" if train else "test") + domain.upper()
     if config.data_root and config.data_root.startswith(SYNTHETIC_PREFIX):
-        from munit_fast.training.synthetic import synthetic_domain
+        from munit_fast.data.synthetic import synthetic_domain
 
         spec = config.data_root[len(SYNTHETIC_PREFIX):]
         return ImageArrays(synthetic_domain(spec, domain, train), f"{config.data_root} {split}", channels, transform)

@@ -8,14 +8,12 @@ import contextlib
 import torch
 
 from munit_fast.errors import MunitError
-from munit_fast.runtime.precision import check_precision_on_device
-
-PRECISIONS = ("fp32", "bf16", "fp16")
+from munit_fast.devices import DTYPES, check_precision_on_device
 
 
 def check_precision(precision: str, device: torch.device) -> None:
-    if precision not in PRECISIONS:
-        raise MunitError(f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision not in DTYPES:
+        raise MunitError(f"--precision {precision!r}: training runs one of {', '.join(DTYPES)}")
     if precision == "fp16" and device.type != "cuda":
         raise MunitError("--precision fp16 needs a CUDA GPU (fp16 training uses a gradient scaler); "
                          "use --precision bf16 on CPU")

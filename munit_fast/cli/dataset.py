@@ -53,7 +53,7 @@ def _to_uint8_bgr(image: np.ndarray) -> np.ndarray:
 def write_synthetic(out: str, seed: int, size: int, count: int, test_count: int) -> None:
     from tqdm import tqdm
 
-    from munit_fast.training.synthetic import MODES, synthetic_domain
+    from munit_fast.data.synthetic import MODES, synthetic_domain
 
     spec = f"synthetic:shapes?seed={seed}&size={size}&count={count}&test_count={test_count}"
     for train in (True, False):
@@ -72,7 +72,7 @@ def write_synthetic(out: str, seed: int, size: int, count: int, test_count: int)
 
 def _shapes_set(seed: int, count: int, train: bool, size: int):
     from munit_fast.metrics.classifier import to_batch
-    from munit_fast.training.synthetic import MODES, synthetic_domain
+    from munit_fast.data.synthetic import MODES, synthetic_domain
 
     spec = f"synthetic:shapes?seed={seed}&size={size}&count={count}&test_count={SHIPPED_RECIPE['test_count']}"
     images = synthetic_domain(spec, "b", train)

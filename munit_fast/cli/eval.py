@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from munit_fast.demo_model import add_model_arguments, resolve_model
+from munit_fast.cli.runtime_options import add_runtime_arguments, translator_from_args
+from munit_fast.demo_model import resolve_model
 from munit_fast.cli import options
 from munit_fast.errors import MunitError
 from munit_fast.files import atomic_write_text, check_writable
@@ -13,8 +14,7 @@ from munit_fast.files import atomic_write_text, check_writable
 
 def add_parser(subparsers):
     p = subparsers.add_parser("eval", help="IS, CIS, mode coverage and LPIPS diversity of a model; sample sheet")
-    add_model_arguments(p)
-    p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    add_runtime_arguments(p)
     p.add_argument("--input", help="folder of source-domain images (default: the config's test split)")
     p.add_argument("--classifier", help="mode classifier of the target domain (default for synthetic:shapes: "
                                         "the shipped one; train others with `munit-fast dataset classifier`)")
@@ -25,7 +25,6 @@ def add_parser(subparsers):
     p.add_argument("--num-samples", type=int, default=100, help="random styles per input (paper: 100)")
     p.add_argument("--fixed-style", action="store_true", help="one style for every sample: the deterministic baseline")
     p.add_argument("--seed", type=options.seed, default=0, help="seed of the random styles")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--json", help="write the results to this JSON file")
     p.add_argument("--sheet", help="write a sample sheet image (rows = inputs, columns = styles)")
     p.add_argument("--sheet-rows", type=int, default=8)
@@ -36,7 +35,7 @@ def add_parser(subparsers):
 def load_inputs(config, source: str, folder, count: int):
     """-> up to ``count`` (1, C, H, W) tensors in [-1, 1] of the source domain's test images."""
     from munit_fast.images import image_to_tensor, list_images, load_image_tensor
-    from munit_fast.training.synthetic import is_synthetic, synthetic_domain
+    from munit_fast.data.synthetic import is_synthetic, synthetic_domain
 
     channels, new_size = config.input_dim(source), config.size_for(source)
     if folder is None and is_synthetic(config.data_root):
@@ -57,7 +56,7 @@ def load_inputs(config, source: str, folder, count: int):
 
 def _classifier_for(args, config):
     from munit_fast.metrics.classifier import load_classifier
-    from munit_fast.training.synthetic import is_synthetic
+    from munit_fast.data.synthetic import is_synthetic
 
     if args.classifier:
         return load_classifier(args.classifier)
@@ -121,10 +120,9 @@ def run(args) -> int:
     from munit_fast.config import load_config
     from munit_fast.metrics.evaluate import evaluate_translations
     from munit_fast.metrics.lpips import load_lpips
-    from munit_fast.runtime.factory import build_translator
 
     config = load_config(args.config)
-    translator = build_translator(config, args.checkpoint, args.direction, device=args.device)
+    translator = translator_from_args(args, config)
     source = "a" if args.direction == "a2b" else "b"
     classifier, names = _classifier_for(args, config)
     if classifier is not None and translator.output_dim != 3:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from munit_fast.cli import options
+from munit_fast.cli.runtime_options import add_device_argument
 from munit_fast.demo_model import add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.files import check_writable, check_writable_folder
@@ -21,7 +22,9 @@ def add_parser(subparsers):
     o.add_argument("--output", required=True, help="output folder (munit_<direction>_<part>_<precision>.onnx)")
     o.add_argument("--opset", type=options.bounded_int(MIN_OPSET, MAX_OPSET), default=DEFAULT_OPSET,
                    help=f"ONNX opset (default {DEFAULT_OPSET}, {MIN_OPSET} .. {MAX_OPSET})")
-    o.add_argument("--fp16", action="store_true", help="fp16 convolutions, normalization statistics in fp32")
+    o.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
+                   help="fp32 (default), or fp16 convolutions with normalization statistics in fp32")
+    o.add_argument("--fp16", dest="precision", action="store_const", const="fp16", help="same as --precision fp16")
     o.add_argument("--parts", default="translate,content_encoder,style_encoder,decoder",
                    help="comma list of translate, content_encoder, style_encoder, decoder")
     o.add_argument("--simplify", action="store_true", help="run onnxsim on each graph (needs onnxsim)")
@@ -49,7 +52,7 @@ def add_parser(subparsers):
     c.add_argument("--engine", help="TensorRT engine built from the graph, also compared when given")
     c.add_argument("--size", default="180x320", help="HEIGHTxWIDTH of the test image (default 180x320)")
     c.add_argument("--styles", type=options.bounded_int(1, 64), default=4, help="styles to decode (default 4)")
-    c.add_argument("--device", default="cpu", help="ONNX Runtime device: cpu or cuda")
+    add_device_argument(c, "ONNX Runtime device: cpu, cuda or auto (default: CUDA when present)")
     c.add_argument("--min-psnr", type=float, help="exit with status 1 when any PSNR (dB) is below this")
     return p
 
@@ -72,8 +75,7 @@ def _onnx(args) -> int:
     check_writable_folder(args.output)
     resolve_model(args)
     source, target = _generators(args.config, args.checkpoint, args.direction)
-    precision = "fp16" if args.fp16 else "fp32"
-    paths = export_onnx(source, target, args.output, args.direction, parts, args.opset, precision, args.simplify)
+    paths = export_onnx(source, target, args.output, args.direction, parts, args.opset, args.precision, args.simplify)
     import onnx
 
     for part, path in paths.items():
@@ -106,11 +108,11 @@ def _check(args) -> int:
 
     from munit_fast.config import load_config
     from munit_fast.export import read_metadata
-    from munit_fast.export.check import check_engine, check_onnx
+    from munit_fast.runtime.crosscheck import check_engine, check_onnx
     from munit_fast.export.onnx_cache import check_graph_matches
     from munit_fast.export.onnx_export import weights_digest
     from munit_fast.memory import check_fits
-    from munit_fast.runtime.precision import resolve_device
+    from munit_fast.devices import resolve_device
 
     try:
         height, width = (int(v) for v in args.size.lower().split("x"))

@@ -10,6 +10,8 @@ import sys
 
 from munit_fast.config import apply_overrides, dump_config, load_config
 from munit_fast.cli import options
+from munit_fast.cli.runtime_options import add_device_argument
+from munit_fast.devices import DTYPES, resolve_device
 from munit_fast.errors import MunitError
 
 
@@ -22,8 +24,9 @@ def add_parser(subparsers):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set gen.dim=16 (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (under torchrun each process takes cuda:LOCAL_RANK)")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"],
+    add_device_argument(p, "cpu, cuda or auto (default: CUDA when present; under torchrun each process takes "
+                           "cuda:LOCAL_RANK)")
+    p.add_argument("--precision", default="fp32", choices=list(DTYPES),
                    help="fp32; bf16 autocast (CPU or GPU); fp16 autocast with gradient scaling (GPU)")
     p.add_argument("--max-iter", type=int, help="stop after this many iterations (overrides max_iter)")
     p.add_argument("--dis-fakes", default="reuse", choices=["reuse", "recompute"],
@@ -44,17 +47,11 @@ def run(args) -> int:
     if args.dry_run:
         sys.stdout.write(dump_config(config))
         return 0
-    if args.device.split(":")[0] not in ("cpu", "cuda"):
-        raise MunitError(f"--device {args.device!r}: expected cpu or cuda")
-    if args.device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise MunitError("--device cuda: CUDA is not available on this machine; use --device cpu")
+    device = str(resolve_device(args.device))
     from munit_fast.training.loop import RunOptions, train
 
     name = os.path.splitext(os.path.basename(args.config))[0]
-    options = RunOptions(output_dir=args.output_dir or os.path.join("outputs", name), device=args.device,
+    options = RunOptions(output_dir=args.output_dir or os.path.join("outputs", name), device=device,
                          precision=args.precision, dis_fakes=args.dis_fakes, resume=args.resume, seed=args.seed,
                          progress=not args.no_progress)
     result = train(config, options)

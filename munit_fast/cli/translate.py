@@ -17,14 +17,12 @@ from typing import List
 import torch
 
 from munit_fast.cli import options
-from munit_fast.demo_model import add_model_arguments, resolve_model
+from munit_fast.cli.runtime_options import add_runtime_arguments, translator_from_args
+from munit_fast.demo_model import resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.files import check_writable_folder, remove_partial_files
 from munit_fast.memory import human_bytes
 from munit_fast.images import list_images, load_image_tensor, make_grid, tensor_to_image, write_image
-from munit_fast.runtime.backend_choice import BACKEND_CHOICES, choose_backend
-from munit_fast.runtime.factory import build_translator
-from munit_fast.runtime.precision import resolve_device
 from munit_fast.runtime.styles import (TEST_BATCH_DEFAULTS, TEST_PY_DEFAULTS, load_style_codes,
                                        original_batch_style_codes, original_style_codes, random_styles,
                                        save_style_codes)
@@ -35,10 +33,9 @@ NAMINGS = ("munit-fast", "original")
 
 def add_parser(subparsers):
     p = subparsers.add_parser("translate", help="translate images with N random, example-guided or given styles")
-    add_model_arguments(p)
     p.add_argument("--input", required=True, help="an image file or a folder of images")
     p.add_argument("--output", required=True, help="output folder")
-    p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    add_runtime_arguments(p)
     p.add_argument("--num-styles", type=options.bounded_int(1), help="random styles per input (default 1; 10 with --seed-compat original)")
     p.add_argument("--seed", type=options.seed, help="seed of the random styles (default 0; with --seed-compat original "
                                             "10 for one image as test.py, 1 for a folder as test_batch.py)")
@@ -56,17 +53,6 @@ def add_parser(subparsers):
                         "input.jpg for one image, test_batch.py's <output>_00/<name> and input000.jpg for a folder")
     p.add_argument("--stretch", action="store_true",
                    help="stretch each written image to its own min..max, as the original's save_image(normalize=True)")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES,
-                   help="auto (default): the Triton kernels on CUDA where Triton is installed, else eager")
-    p.add_argument("--onnx-dir", help="onnx backend: folder of exported graphs (exported there when missing)")
-    p.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
-    p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
-    p.add_argument("--cuda-graphs", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
-                   help="replay each image size's encode/decode from a CUDA graph (eager/triton/compile on CUDA); "
-                        "auto (default): eager and triton on CUDA, captured once a size repeats, launched calls "
-                        "if a capture fails")
     p.add_argument("--no-resize", action="store_true", help="keep the input size instead of resizing to new_size")
     p.add_argument("--skip-bad", action="store_true",
                    help="warn about unreadable or oversized inputs, translate the rest, exit 1 with a count at the "
@@ -192,11 +178,8 @@ def run(args) -> int:
     config = load_config(args.config)
     check_writable_folder(args.output)
     remove_partial_files(args.output, min_age_s=3600)  # another run may be writing here right now
-    backend, _ = choose_backend(args.backend, args.device, args.engine_dir)
-    translator = build_translator(config, args.checkpoint, args.direction, backend, args.device,
-                                  args.precision, args.channels_last, onnx_dir=args.onnx_dir, engine_dir=args.engine_dir,
-                                  cuda_graphs={"on": True, "off": False, "auto": "auto"}[args.cuda_graphs])
-    device = str(resolve_device(args.device))
+    translator = translator_from_args(args, config)
+    device = str(translator.backend.device)
     source = "a" if args.direction == "a2b" else "b"
     new_size = None if args.no_resize else config.size_for(source)
     if args.style_image:  # resized like the input, as test.py does

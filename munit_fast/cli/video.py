@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from munit_fast.cli import options
-from munit_fast.demo_model import add_model_arguments, resolve_model
+from munit_fast.cli.runtime_options import add_runtime_arguments, translator_from_args
+from munit_fast.demo_model import resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.files import check_writable
 from munit_fast.video.style_modes import GRID_MAX
@@ -28,15 +29,13 @@ def _canny(text: str) -> tuple:
 
 
 def add_parser(subparsers):
-    from munit_fast.runtime.backend_choice import BACKEND_CHOICES
     from munit_fast.video.framing import FIT_MODES
     from munit_fast.video.preprocess import PREPROCESSORS
 
     p = subparsers.add_parser("video", help="real-time multi-style translation of a camera, video, stream or folder")
-    add_model_arguments(p)
     p.add_argument("--input", required=True,
                    help="camN or N (webcam), a video file, an rtsp/http stream URL, an image folder or glob, or demo")
-    p.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    add_runtime_arguments(p)
     p.add_argument("--style", default="random",
                    help="random | walk | image:PATH | codes:FILE.npy | grid:K | cycle | cycle:FILE.npy (default random)")
     p.add_argument("--seed", type=options.seed, default=0, help="seed of the random styles")
@@ -44,15 +43,6 @@ def add_parser(subparsers):
     p.add_argument("--max-step", type=float, default=0.1, help="walk: largest style-code change (L2) per frame")
     p.add_argument("--bank-size", type=int, default=8, help="cycle: number of random styles in the bank")
     p.add_argument("--grid-size", type=options.bounded_int(1, GRID_MAX), default=4, help="styles shown when the grid is toggled with g")
-    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES)
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--onnx-dir", help="onnx backend: folder of exported graphs (exported there when missing)")
-    p.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
-    p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
-    p.add_argument("--cuda-graphs", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
-                   help="replay each frame size's encode/decode from a CUDA graph (eager/triton/compile on CUDA); "
-                        "auto (default): on for eager and triton on CUDA, launched calls if a capture fails")
     p.add_argument("--model-size", default=None,
                    help="model input S or HxW (default: the config's new_size, square)")
     p.add_argument("--fit", default="letterbox", choices=FIT_MODES,
@@ -93,8 +83,6 @@ def _check(args) -> None:
 def run(args) -> int:
     from munit_fast.config import load_config
     from munit_fast.images import load_image_tensor
-    from munit_fast.runtime.factory import build_translator
-    from munit_fast.runtime.backend_choice import choose_backend
     from munit_fast.video.output import VideoFileOutput, WindowOutput
     from munit_fast.video.pipeline import OutputOptions, VideoPipeline
     from munit_fast.video.preprocess import FramePreprocessor
@@ -113,12 +101,8 @@ def run(args) -> int:
     config = load_config(args.config)
     source_domain = "a" if args.direction == "a2b" else "b"
     box = model_size or (config.size_for(source_domain),) * 2
-    backend, reason = choose_backend(args.backend, args.device, args.engine_dir)
-    export_dirs = {key: value for key, value in (("onnx_dir", args.onnx_dir), ("engine_dir", args.engine_dir)) if value}
-    cuda_graphs = {"on": True, "off": False, "auto": "auto"}[args.cuda_graphs]
-    translator = build_translator(config, args.checkpoint, args.direction, backend, args.device, args.precision,
-                                  args.channels_last, cuda_graphs=cuda_graphs, **export_dirs)
-    print(f"munit-fast video: backend {translator.name} ({reason}), model input {box[0]}x{box[1]}, style {args.style}")
+    translator = translator_from_args(args, config)
+    print(f"munit-fast video: model input {box[0]}x{box[1]}, style {args.style}")
 
     def style_from_image(path):  # resized like the input images, as the original's test.py does
         return translator.style_from_images(load_image_tensor(path, translator.output_dim, config.size_for(source_domain)))

@@ -1,5 +1,5 @@
 """Inference runtime: backends, style codes and the Translator."""
-from .backends import EagerBackend
+from .backends.eager import EagerBackend
 from .styles import load_style_codes, random_styles, save_style_codes
 from .translator import Translator
 

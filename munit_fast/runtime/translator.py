@@ -26,6 +26,7 @@ class Translator:
         self.input_dim = backend.input_dim
         self.output_dim = backend.output_dim
         self.width = backend.content_dim >> backend.n_downsample  # gen.dim
+        self.choice = backend.name  # the backend and why it was chosen, as commands print it
 
     @property
     def name(self) -> str:

@@ -208,7 +208,7 @@ def demo_frame(t: float, width: int, height: int) -> np.ndarray:
     """One (height, width, 3) uint8 frame of the demo clip at time ``t`` seconds: a line sketch
     like the built-in shapes dataset's domain A (black outline on white) that drifts, rotates,
     breathes and changes family every 3 seconds."""
-    from munit_fast.training.synthetic import FAMILIES, Shape, render_sketch
+    from munit_fast.data.synthetic import FAMILIES, Shape, render_sketch
 
     size = min(width, height)
     family = FAMILIES[int(t // 3.0) % len(FAMILIES)]

@@ -67,7 +67,7 @@ def test_engines_match_pytorch(reference_graphs, reference_generators, tmp_path,
     from munit_fast.export.sidecar import read_sidecar
     from munit_fast.export.trt_build import build_engine
     from munit_fast.export.trt_profiles import parse_shapes
-    from munit_fast.export.trt_runner import TensorRTBackend
+    from munit_fast.runtime.backends.tensorrt import TensorRTBackend
 
     gen_a, gen_b = reference_generators
     graphs = reference_graphs["fp16" if precision == "fp16" else "fp32"]

@@ -12,7 +12,7 @@ from munit_fast.errors import MunitError
 from munit_fast.metrics import inception_scores
 from munit_fast.metrics.classifier import (SHIPPED_SHAPES_CLASSIFIER, ModeClassifier, evaluate_accuracy,
                                            load_classifier, save_classifier, to_batch)
-from munit_fast.training.synthetic import NUM_MODES, random_shape, render_filled, synthetic_domain
+from munit_fast.data.synthetic import NUM_MODES, random_shape, render_filled, synthetic_domain
 
 HELD_OUT = "synthetic:shapes?seed=2026&test_count=400"  # the shipped classifier was trained on seed 0
 

@@ -73,5 +73,5 @@ def test_signals_finalize_the_output(tmp_path, signum, ignore_sigint):
         frames += 1
     assert frames > 0  # a playable file, not a 44-byte stub
     summary = json.loads(stats.read_text())
-    assert summary["frames_out"] >= frames
+    assert abs(summary["frames_out"] - frames) <= 1  # the signal may land between a write and its count
     assert "latency" in stdout

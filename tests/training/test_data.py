@@ -137,7 +137,7 @@ def test_worker_count_is_capped_and_does_not_change_the_batches(training_config)
 
 
 def test_synthetic_source_is_wrapped_with_the_transforms(training_config, monkeypatch):
-    import munit_fast.training.synthetic as synthetic
+    import munit_fast.data.synthetic as synthetic
 
     images = [np.full((40, 48, 3), 0.25, np.float32)] * 3
     monkeypatch.setattr(synthetic, "synthetic_domain", lambda spec, domain, train: images)

@@ -58,5 +58,5 @@ def test_demo_crop_side_by_side_with_stats(tmp_path, capsys):
     summary = json.load(open(stats))
     assert summary["frames_in"] == summary["frames_out"] == 5 and summary["dropped"] == 0
     assert set(summary["stages_ms"]) == {"capture", "preprocess", "inference", "output", "latency"}
-    printed = capsys.readouterr().out
-    assert "backend eager-fp32 (CPU)" in printed and "p95" in printed
+    captured = capsys.readouterr()
+    assert "munit-fast: backend eager-fp32 (CPU)" in captured.out and "p95" in captured.out

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from munit_fast.runtime.backend_choice import choose_backend
+from munit_fast.runtime.registry import choose_backend
 from munit_fast.video.framing import fit, plan_framing, restore
 from munit_fast.video.layout import compose
 from munit_fast.video.preprocess import FramePreprocessor, canny_edges

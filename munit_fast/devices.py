@@ -1,15 +1,19 @@
-"""Device and precision choices for inference, checked with one-line errors."""
+"""Devices and floating-point precisions, checked with one-line errors (inference and training).
+
+``PRECISIONS`` is the one list of precision names; a backend supports some of them (and int8,
+which only quantized backends run).
+"""
 from __future__ import annotations
 
 import warnings
 from typing import Optional
 
 import torch
-import torch.nn as nn
 
 from munit_fast.errors import MunitError
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def resolve_device(device: str) -> torch.device:
@@ -27,10 +31,11 @@ def resolve_device(device: str) -> torch.device:
 
 
 def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
-    if precision not in PRECISIONS:
-        raise MunitError(f"--precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    """The torch dtype of a floating-point precision, checked against the device."""
+    if precision not in DTYPES:
+        raise MunitError(f"--precision {precision!r}: PyTorch runs one of {', '.join(DTYPES)}")
     check_precision_on_device(precision, device)
-    return PRECISIONS[precision]
+    return DTYPES[precision]
 
 
 def check_precision_on_device(precision: str, device: torch.device) -> None:
@@ -59,20 +64,10 @@ def emulated_precision_message(precision: str, device: torch.device) -> Optional
     features = [feature for _, feature in checks]
     missing = f"neither {features[0]} nor {features[1]}" if len(features) == 2 else f"no {features[0]}"
     return (f"--precision {precision} runs emulated on this CPU (it has {missing}): expect it to be many "
-            f"times slower than fp32 (on the README's AVX2 CPU, bf16 inference 6.5x, training 5.8x); "
-            f"use --precision fp32 here")
+            f"times slower than fp32 (docs/benchmarks.md has the measurements); use --precision fp32 here")
 
 
 def warn_if_emulated(precision: str, device: torch.device) -> None:
     message = emulated_precision_message(precision, device)
     if message:
         warnings.warn(message, stacklevel=3)
-
-
-def cast_convolutions(module: nn.Module, dtype: torch.dtype) -> nn.Module:
-    """Cast only the convolutions to ``dtype``: they are the compute; normalization parameters,
-    the style MLP and all statistics stay fp32 (AdaIN scales are sensitive to rounding)."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            m.to(dtype)
-    return module

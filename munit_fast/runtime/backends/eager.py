@@ -1,14 +1,6 @@
-"""Inference backends behind the Translator: each turns images into content codes, style codes
-and translated images for one direction (source generator's content encoder, target
-generator's style encoder, MLP and decoder).
-
-Every backend has the same methods, so ``Translator`` and the video pipeline do not care
-which one runs:
-
-    encode_content(images (B, C_in, H, W) fp32 [-1, 1]) -> content (B, C, H/2^n, W/2^n)
-    encode_style(images (B, C_out, H, W) fp32 [-1, 1])  -> styles (B, style_dim) fp32
-    decode(content (B or 1, C, h, w), styles (B, style_dim) fp32) -> images (B, C_out, H, W) fp32
-"""
+"""The PyTorch backends (``eager``, ``triton``, ``compile``): the networks themselves, with the
+reference ops or the fused Triton kernels, optionally compiled or replayed from CUDA graphs.
+Methods and attributes: `munit_fast.runtime.backend.Backend`."""
 from __future__ import annotations
 
 import copy
@@ -21,12 +13,15 @@ from munit_fast.kernels.dispatch import kernels_run_on
 from munit_fast.model import AdaINGen
 from munit_fast.model.upsample_conv import PolyphaseDecoder
 
-from .cuda_graphs import GraphedFunction, check_cuda_graphs
-from .precision import cast_convolutions, resolve_device, resolve_dtype
+from munit_fast.devices import resolve_device, resolve_dtype
+from munit_fast.model.precision import cast_convolutions
+
+from ..cuda_graphs import GraphedFunction, check_cuda_graphs
 
 
 class EagerBackend:
-    """PyTorch modules, optionally in bf16/fp16 (convolutions only), channels_last, with the
+    """PyTorch modules: the reference ops (``kernels="ref"``, the default: the exact path on every
+    device), optionally in bf16/fp16 (convolutions only), channels_last, with the
     Triton kernels (``kernels="triton"``) and/or ``torch.compile``, and on CUDA replayed from
     CUDA graphs (``cuda_graphs=True``: content encoder, and style MLP + decoder, one graph per
     input shape; ``"auto"``: graphs on CUDA unless compiled, falling back to launched calls with
@@ -38,7 +33,7 @@ class EagerBackend:
     """
 
     def __init__(self, gen_source: AdaINGen, gen_target: AdaINGen, device: str = "cpu", precision: str = "fp32",
-                 channels_last: bool = False, kernels: str = "auto", compile: bool = False, polyphase: bool = True,
+                 channels_last: bool = False, kernels: str = "ref", compile: bool = False, polyphase: bool = True,
                  cuda_graphs: Union[bool, str] = False):
         self.device = resolve_device(device)
         graph_fallback = cuda_graphs == "auto"
@@ -106,3 +101,14 @@ class EagerBackend:
     def decode(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
         styles = styles.to(self.device, torch.float32).reshape(styles.shape[0], -1)
         return self._decode_styles(content, styles)
+
+
+def build(request) -> EagerBackend:
+    """The eager, triton or compile backend of a `BackendRequest`."""
+    from munit_fast.checkpoint import load_generators
+
+    gen_a, gen_b = load_generators(request.config, request.checkpoint)
+    source, target = (gen_a, gen_b) if request.direction == "a2b" else (gen_b, gen_a)
+    return EagerBackend(source, target, device=request.device, precision=request.precision,
+                        channels_last=request.channels_last, kernels="triton" if request.backend == "triton" else "ref",
+                        compile=request.backend == "compile", cuda_graphs=request.cuda_graphs)

@@ -1,10 +1,5 @@
-"""ONNX Runtime backend for the Translator: the split graphs on the CPU or CUDA execution provider.
-
-Same methods as ``munit_fast.runtime.backends.EagerBackend``:
-
-    encode_content(images (B, C_in, H, W) fp32) -> content (B, C, H / 2^n, W / 2^n) fp32
-    encode_style(images (B, C_out, H, W) fp32)  -> styles (B, style_dim) fp32
-    decode(content (1 or K, C, h, w), styles (K, style_dim)) -> images (K, C_out, H, W) fp32
+"""The ``onnx`` backend: ONNX Runtime on the split graphs (exported by ``munit_fast.export``), on
+the CPU or CUDA execution provider. Methods and attributes: `munit_fast.runtime.backend.Backend`.
 
 On CUDA, inputs and outputs are bound to PyTorch CUDA tensors (I/O binding): no host copies.
 """
@@ -18,8 +13,8 @@ import torch
 
 from munit_fast.errors import MunitError
 
-from .graphs import SPLIT_PARTS
-from .onnx_export import read_metadata
+from munit_fast.export.graphs import SPLIT_PARTS
+from munit_fast.export.onnx_export import read_metadata
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -115,3 +110,14 @@ class OrtBackend:
         scale = 2 ** self.n_downsample
         shape = (styles.shape[0], self.output_dim, content.shape[2] * scale, content.shape[3] * scale)
         return self._run("decoder", [content, styles], shape)
+
+
+def build(request) -> OrtBackend:
+    """The split graphs of ``request.onnx_dir`` (or the cache), exported first when missing."""
+    from munit_fast.devices import resolve_device
+    from munit_fast.export.onnx_cache import resolve_onnx_graphs
+
+    device = resolve_device(request.device)
+    graphs = resolve_onnx_graphs(request.config, request.checkpoint, request.direction, request.precision,
+                                 request.onnx_dir)
+    return OrtBackend(graphs, device)

@@ -1,5 +1,6 @@
-"""Cross-validation of an exported graph (ONNX Runtime, and a TensorRT engine when given)
-against the PyTorch fp32 reference on the same random inputs."""
+"""Cross-validation against the PyTorch fp32 reference on the same inputs: of any backend
+(`cross_validate`, which the parity tests run for every registered backend) and of single
+exported artifacts (`check_onnx`, `check_engine`: ``munit-fast export check``)."""
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -8,10 +9,11 @@ import numpy as np
 import torch
 
 from munit_fast.errors import MunitError
+from munit_fast.export.compare import ErrorStats, error_stats
+from munit_fast.export.onnx_export import read_metadata
 from munit_fast.model import AdaINGen
 
-from .compare import ErrorStats, error_stats
-from .onnx_export import read_metadata
+from .backend import Backend
 
 
 def reference_case(part: str, source: AdaINGen, target: AdaINGen, height: int, width: int, styles: int,
@@ -40,7 +42,7 @@ def reference_case(part: str, source: AdaINGen, target: AdaINGen, height: int, w
 
 def check_onnx(path: str, source: AdaINGen, target: AdaINGen, height: int, width: int, styles: int,
                device: torch.device = torch.device("cpu")) -> ErrorStats:
-    from .ort_backend import make_session
+    from .backends.onnxruntime import make_session
 
     part = read_metadata(path).get("part", "")
     inputs, reference = reference_case(part, source, target, height, width, styles)
@@ -51,10 +53,25 @@ def check_onnx(path: str, source: AdaINGen, target: AdaINGen, height: int, width
 
 def check_engine(path: str, source: AdaINGen, target: AdaINGen, height: int, width: int, styles: int,
                  device: torch.device) -> ErrorStats:
-    from .trt_runner import TrtEngine
+    from .backends.tensorrt import TrtEngine
 
     engine = TrtEngine(path, device)
     inputs, reference = reference_case(engine.info.part, source, target, height, width, styles)
     out = engine(**{name: t.to(device) for name, t in inputs.items()})
     torch.cuda.current_stream(device).synchronize()
     return error_stats(out.cpu(), reference)
+
+
+def cross_validate(backend: Backend, reference: Backend, images: torch.Tensor, styles: torch.Tensor,
+                   example: torch.Tensor) -> Dict[str, ErrorStats]:
+    """Each of the three calls of ``backend`` against ``reference`` (the eager fp32 path) on the
+    same inputs: images (B, input_dim, H, W), styles (K, style_dim), example (1, output_dim, H, W)
+    a target-domain image for the style encoder. Returns {"content", "style", "decode"}: stats."""
+    results = {}
+    content_ref = reference.encode_content(images)
+    results["content"] = error_stats(backend.encode_content(images).float().cpu(), content_ref.float().cpu())
+    results["style"] = error_stats(backend.encode_style(example).float().cpu(),
+                                   reference.encode_style(example).float().cpu())
+    decoded = backend.decode(content_ref[:1], styles).float().cpu()
+    results["decode"] = error_stats(decoded, reference.decode(content_ref[:1], styles).float().cpu())
+    return results

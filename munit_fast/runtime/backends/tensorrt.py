@@ -1,4 +1,5 @@
-"""TensorRT engines behind the Translator (``--backend tensorrt``).
+"""The ``tensorrt`` backend: TensorRT engines (built by ``munit_fast.export``) on a CUDA GPU.
+Methods and attributes: `munit_fast.runtime.backend.Backend`.
 
 Each engine runs on PyTorch's current CUDA stream with PyTorch-allocated device buffers
 (``set_tensor_address`` + ``execute_async_v3``): no copies, and later PyTorch work on the stream
@@ -8,20 +9,14 @@ machine's TensorRT version and GPU.
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 
-from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
-
-from .graphs import SPLIT_PARTS
-from .sidecar import check_compatible, check_shape_in_profile, read_sidecar
-from .tensorrt_env import gpu_identity, import_tensorrt
-from .trt_profiles import ImageProfile
-
-DEFAULT_MAX_STYLES = 8
-DEFAULT_MAX_IMAGE = (1080, 1920)
+from munit_fast.export.graphs import SPLIT_PARTS
+from munit_fast.export.sidecar import check_compatible, check_shape_in_profile, read_sidecar
+from munit_fast.export.tensorrt_env import gpu_identity, import_tensorrt
 
 
 class TrtEngine:
@@ -82,7 +77,9 @@ class TensorRTBackend:
         self.input_dim = int(meta["input_dim"])
         self.output_dim = int(meta["output_dim"])
         self.content_dim = int(meta["content_dim"])
-        self.name = f"tensorrt-{self.engines['decoder'].info.precision}"
+        self.device = device
+        self.precision = self.engines["decoder"].info.precision
+        self.name = f"tensorrt-{self.precision}"
 
     @torch.inference_mode()
     def encode_content(self, images: torch.Tensor) -> torch.Tensor:
@@ -97,32 +94,14 @@ class TensorRTBackend:
         return self.engines["decoder"](content=content, style=styles.reshape(styles.shape[0], -1))
 
 
-def default_image_profile(config: MunitConfig, direction: str) -> ImageProfile:
-    """Engines built on the fly: batch 1 to 8, 128x128 to 1080x1920, optimized for one image at the
-    config's new_size."""
-    source = "a" if direction == "a2b" else "b"
-    channels = config.input_dim(source)
-    multiple = 2 ** config.gen.n_downsample
-    size = -(-config.size_for(source) // multiple) * multiple
-    return ImageProfile((1, channels, 128, 128), (1, channels, size, size),
-                        (DEFAULT_MAX_STYLES, channels) + DEFAULT_MAX_IMAGE)
+def build(request) -> TensorRTBackend:
+    """Engines in ``request.engine_dir`` (default: beside the ONNX graphs), built when missing."""
+    from munit_fast.devices import resolve_device
+    from munit_fast.export.engine_cache import resolve_engines
+    from munit_fast.export.onnx_cache import resolve_onnx_graphs
 
-
-def resolve_engines(graphs: Dict[str, str], direction: str, precision: str, engine_dir: Optional[str],
-                    config: MunitConfig) -> Dict[str, str]:
-    """{part: engine path} in ``engine_dir`` (default: beside the ONNX graphs), built when missing."""
-    from .trt_build import BuildOptions, build_engine
-
-    folder = engine_dir or os.path.dirname(os.path.abspath(graphs["decoder"]))
-    engines = {}
-    for part in SPLIT_PARTS:
-        path = os.path.join(folder, f"munit_{direction}_{part}_{precision}.engine")
-        if not os.path.isfile(path):
-            profile = default_image_profile(config, direction)
-            if part == "style_encoder" and config.input_dim_a != config.input_dim_b:
-                channels = config.input_dim("b" if direction == "a2b" else "a")
-                profile = ImageProfile(*((s[0], channels) + s[2:] for s in (profile.min, profile.opt, profile.max)))
-            build_engine(graphs[part], path, BuildOptions(precision=precision, images=profile,
-                                                          styles=DEFAULT_MAX_STYLES))
-        engines[part] = path
-    return engines
+    device = resolve_device(request.device)
+    graphs = resolve_onnx_graphs(request.config, request.checkpoint, request.direction, request.precision,
+                                 request.onnx_dir)
+    engines = resolve_engines(graphs, request.direction, request.precision, request.engine_dir, request.config)
+    return TensorRTBackend(engines, device)

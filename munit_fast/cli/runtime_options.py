@@ -1,0 +1,46 @@
+"""The options every command that runs a model shares (translate, video, eval, export check),
+defined once, and the one way they become a Translator."""
+from __future__ import annotations
+
+from munit_fast.demo_model import add_model_arguments
+from munit_fast.devices import PRECISIONS
+from munit_fast.runtime.registry import BACKEND_CHOICES, BACKENDS
+
+
+def add_device_argument(parser, help_text: str = "cpu, cuda, cuda:N or auto (default: CUDA when present)") -> None:
+    parser.add_argument("--device", default="auto", help=help_text)
+
+
+def add_runtime_arguments(parser) -> None:
+    """--config/--checkpoint, --direction, --backend, --precision, --device, --channels-last,
+    --cuda-graphs and the artifact folders of the export backends."""
+    add_model_arguments(parser)
+    parser.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    summaries = "; ".join(f"{name}: {spec.summary}" for name, spec in BACKENDS.items())
+    parser.add_argument("--backend", default="auto", choices=BACKEND_CHOICES,
+                        help=f"auto (default): TensorRT with --engine-dir, the Triton kernels on CUDA, else eager; "
+                             f"{summaries}")
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                        help="fp32 (default), bf16, fp16, or int8 where the backend quantizes")
+    add_device_argument(parser)
+    parser.add_argument("--channels-last", action="store_true", help="channels_last memory format (PyTorch backends)")
+    parser.add_argument("--cuda-graphs", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
+                        help="replay each input size's encode/decode from a CUDA graph (PyTorch backends on CUDA); "
+                             "auto (default): eager and triton on CUDA, captured once a size repeats, launched "
+                             "calls if a capture fails; on: every size at once, a failed capture is an error")
+    parser.add_argument("--onnx-dir", help="onnx/tensorrt backends: folder of exported graphs (exported there when "
+                                           "missing)")
+    parser.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
+
+
+def translator_from_args(args, config, quiet: bool = False):
+    """The Translator the runtime options describe; prints the backend choice (one line)."""
+    from munit_fast.runtime.factory import build_translator
+
+    translator = build_translator(config, args.checkpoint, args.direction, args.backend, args.device,
+                                  args.precision, args.channels_last, onnx_dir=args.onnx_dir,
+                                  engine_dir=args.engine_dir,
+                                  cuda_graphs={"on": True, "off": False, "auto": "auto"}[args.cuda_graphs])
+    if not quiet:
+        print(f"munit-fast: backend {translator.choice}")
+    return translator
