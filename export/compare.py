@@ -12,6 +12,7 @@ class ErrorStats:
     max_abs: float
     mean_abs: float
     psnr_db: float  # images in [-1, 1]: peak-to-peak 2
+    max_rel: float = 0.0  # max_abs / the reference's largest magnitude: for codes, which are not images
 
     def __str__(self) -> str:
         return f"max {self.max_abs:.3g}  mean {self.mean_abs:.3g}  PSNR {self.psnr_db:.1f} dB"
@@ -27,4 +28,6 @@ def error_stats(output: torch.Tensor, reference: torch.Tensor) -> ErrorStats:
     if output.shape != reference.shape:
         raise ValueError(f"output shape {tuple(output.shape)} differs from reference {tuple(reference.shape)}")
     diff = (output.double().cpu() - reference.double().cpu()).abs()
-    return ErrorStats(diff.max().item(), diff.mean().item(), psnr(output.cpu(), reference.cpu()))
+    scale = reference.double().abs().max().item() or 1.0
+    return ErrorStats(diff.max().item(), diff.mean().item(), psnr(output.cpu(), reference.cpu()),
+                      diff.max().item() / scale)

@@ -13,11 +13,6 @@ DEMO_CONFIG = os.path.join(ASSETS, "shapes_demo.yaml")
 DEMO_CHECKPOINT = os.path.join(ASSETS, "shapes_demo_gen.pt")
 
 
-def add_model_arguments(parser) -> None:
-    parser.add_argument("--config", help="original-format MUNIT YAML config (default: the built-in demo model)")
-    parser.add_argument("--checkpoint", help="original-format generator checkpoint gen_*.pt (default: the demo model)")
-
-
 def resolve_model(args) -> None:
     """Fill ``args.config``/``args.checkpoint`` with the demo model when both are missing, and say so."""
     if args.config and args.checkpoint:

@@ -2,9 +2,13 @@
 defined once, and the one way they become a Translator."""
 from __future__ import annotations
 
-from munit_fast.demo_model import add_model_arguments
 from munit_fast.devices import PRECISIONS
 from munit_fast.runtime.registry import BACKEND_CHOICES, BACKENDS
+
+
+def add_model_arguments(parser) -> None:
+    parser.add_argument("--config", help="original-format MUNIT YAML config (default: the built-in demo model)")
+    parser.add_argument("--checkpoint", help="original-format generator checkpoint gen_*.pt (default: the demo model)")
 
 
 def add_device_argument(parser, help_text: str = "cpu, cuda, cuda:N or auto (default: CUDA when present)") -> None:

@@ -67,6 +67,9 @@ class BackendSpec:
         kind = self.resolve_device(device).split(":")[0]
         if kind not in self.devices:
             raise MunitError(f"--backend {self.name} runs on --device {'/'.join(self.devices)}, not {device}")
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise MunitError(f"--backend {self.name} runs on a CUDA GPU and this machine has none; "
+                             "use --backend eager or onnx here")
 
     def resolve_device(self, device: str) -> str:
         """``auto``: CUDA when this machine has it and the backend runs there, else its first device."""

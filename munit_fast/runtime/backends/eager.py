@@ -99,6 +99,8 @@ class EagerBackend:
 
     @torch.inference_mode()
     def decode(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        # content from this backend's encode_content, or fp32 from another backend: cast alike
+        content = self._input(content)
         styles = styles.to(self.device, torch.float32).reshape(styles.shape[0], -1)
         return self._decode_styles(content, styles)
 
