@@ -20,8 +20,9 @@ from collections import defaultdict
 from munit_fast.errors import MunitError
 from munit_fast.files import atomic_write_text
 
-FIGURES = ("ms_per_call", "host_ms_per_call", "GB/s", "images/s", "effective_gflops", "max_abs_error",
-           "max_abs_error_vs_fp32_ref", "psnr_db")
+FIGURES = ("ms_per_call", "host_ms_per_call", "us_per_call", "GB/s", "images/s", "images_per_s", "gflop_per_s",
+           "effective_gflops", "model_fps", "pipeline_fps", "pipeline_over_model", "grid_over_singles",
+           "kernel_us_total", "norm_kernel_us", "norm_share", "max_abs_error", "max_abs_error_vs_fp32_ref", "psnr_db")
 # pytest-benchmark's per-round samples in each benchmark's stats; the summary statistics
 # (min, max, mean, stddev, median, iqr, q1, q3, outliers, rounds, iterations, ops, total) stay.
 RAW_SAMPLES = ("data",)
