@@ -22,6 +22,8 @@ test: setup
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(PY) -m pytest -q -p no:cacheprovider benches --quick --benchmark-disable
 
+# Saved without pytest-benchmark's per-round samples (benches/conftest.py); files from elsewhere:
+# munit-fast bench --compact FILE.json
 bench: setup
 	mkdir -p benches/results
 	$(PY) -m pytest benches --benchmark-only --benchmark-json benches/results/cpu.json

@@ -6,6 +6,10 @@
 
 Cases marked ``slow`` run by default only where CUDA is available; on a CPU they are skipped
 with that reason unless ``--run-slow`` is given. Backends a machine cannot run skip with theirs.
+
+Saved JSON (``--benchmark-json``, ``--benchmark-save``) holds each benchmark's summary statistics
+without pytest-benchmark's per-round samples, which made the GPU kernel grids megabytes;
+``--benchmark-save-data`` keeps them.
 """
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ import platform
 
 import pytest
 import torch
+
+from munit_fast.cli.bench import strip_samples
 
 
 def pytest_addoption(parser):
@@ -80,3 +86,8 @@ def hardware_record() -> dict:
 
 def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["munit_fast_hardware"] = hardware_record()
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    if not config.getoption("benchmark_save_data", False):
+        strip_samples(output_json)

@@ -8,8 +8,8 @@
 #
 # Each step has its own time limit, so one slow step cannot starve the others. The test steps run
 # one pytest process per file at once: their time is mostly Triton compiling each test's kernels
-# on the CPU, which the machine's cores share out (H200 machine, 16 cores: kernel tests 60 s, where
-# one process took 146 s). The whole check took 347 s there, inside one 10-minute call.
+# on the CPU, and one process per file lets all the machine's cores compile at once.
+# The JSON is saved without pytest-benchmark's per-round samples (benches/conftest.py).
 set -u
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

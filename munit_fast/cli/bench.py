@@ -1,24 +1,39 @@
-"""``munit-fast bench --report FILE.json``: a pytest-benchmark JSON as the README's markdown table.
+"""``munit-fast bench``: pytest-benchmark JSON as markdown tables, and compact result files.
 
-Translation results (benches/test_bench_translate.py) become one row per backend with the
-speed-up over the "original" baseline of the same resolution and number of styles, measured
-in the same run; every other benchmark is listed with its median and its recorded figures.
+``--report FILE.json``: translation results (benches/test_bench_translate.py) become one row per
+backend with the speed-up over the "original" baseline of the same resolution and number of
+styles, measured in the same run; every other benchmark is listed with its median and its
+recorded figures.
+
+``--compact FILE.json``: the file rewritten without pytest-benchmark's per-round samples
+(``stats.data``), keeping machine_info, commit_info and every benchmark's name, params,
+extra_info and summary statistics. benches/conftest.py applies the same `strip_samples` to every
+JSON the benchmark suite saves.
 """
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import defaultdict
 
 from munit_fast.errors import MunitError
+from munit_fast.files import atomic_write_text
 
-FIGURES = ("ms_per_call", "host_ms_per_call", "GB/s", "images/s", "effective_gflops", "max_abs_error",
-           "max_abs_error_vs_fp32_ref", "psnr_db")
+FIGURES = ("ms_per_call", "host_ms_per_call", "us_per_call", "GB/s", "images/s", "images_per_s", "gflop_per_s",
+           "effective_gflops", "model_fps", "pipeline_fps", "pipeline_over_model", "grid_over_singles",
+           "kernel_us_total", "norm_kernel_us", "norm_share", "max_abs_error", "max_abs_error_vs_fp32_ref", "psnr_db")
+# pytest-benchmark's per-round samples in each benchmark's stats; the summary statistics
+# (min, max, mean, stddev, median, iqr, q1, q3, outliers, rounds, iterations, ops, total) stay.
+RAW_SAMPLES = ("data",)
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("bench", help="turn benchmark JSON into markdown tables")
-    p.add_argument("--report", required=True, nargs="+", help="pytest-benchmark JSON file(s) (--benchmark-json)")
+    p = subparsers.add_parser("bench", help="benchmark JSON as markdown tables; compact result files")
+    p.add_argument("--report", nargs="+", metavar="FILE", help="pytest-benchmark JSON file(s) (--benchmark-json)")
+    p.add_argument("--compact", nargs="+", metavar="FILE",
+                   help="rewrite pytest-benchmark JSON file(s) in place without the per-round samples "
+                        "(stats.data); summary statistics, extra_info and machine_info stay (runs before --report)")
     return p
 
 
@@ -33,6 +48,24 @@ def _load(path: str) -> dict:
     if "benchmarks" not in data:
         raise MunitError(f"{path} is not pytest-benchmark JSON (no 'benchmarks' list)")
     return data
+
+
+def strip_samples(data: dict) -> dict:
+    """Remove the per-round samples from pytest-benchmark JSON ``data`` (in place) and return it."""
+    for bench in data.get("benchmarks", []):
+        stats = bench.get("stats")
+        if isinstance(stats, dict):
+            for key in RAW_SAMPLES:
+                stats.pop(key, None)
+    return data
+
+
+def compact(path: str) -> str:
+    """Rewrite ``path`` (atomically) without its per-round samples; returns a line saying what changed."""
+    before = os.path.getsize(path) if os.path.isfile(path) else 0
+    data = strip_samples(_load(path))
+    atomic_write_text(path, json.dumps(data, ensure_ascii=True, indent=4) + "\n")
+    return f"{path}: {before} -> {os.path.getsize(path)} bytes, {len(data['benchmarks'])} benchmarks, per-round samples removed"
 
 
 def machine_line(data: dict) -> str:
@@ -97,5 +130,10 @@ def report(path: str) -> str:
 
 
 def run(args) -> int:
-    print("\n\n".join(report(path) for path in args.report))
+    if not args.report and not args.compact:
+        raise MunitError("munit-fast bench needs --report FILE or --compact FILE (see munit-fast bench --help)")
+    for path in args.compact or ():
+        print(compact(path), file=sys.stderr)
+    if args.report:
+        print("\n\n".join(report(path) for path in args.report))
     return 0
