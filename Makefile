@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test bench gpu-check
+.PHONY: setup demo test lint bench gpu-check
 
 setup: $(VENV)/.installed
 
@@ -19,8 +19,12 @@ demo: setup
 	$(VENV)/bin/munit-fast demo
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	$(PY) -m pytest -q -p no:cacheprovider benches --quick --benchmark-disable
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 # Saved without pytest-benchmark's per-round samples (benches/conftest.py); files from elsewhere:
 # munit-fast bench --compact FILE.json

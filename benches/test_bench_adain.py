@@ -1,4 +1,5 @@
-"""AdaIN + relu + residual (the decoder's residual-block epilogue): Triton vs eager vs torch.compile, beside the stream ceiling.
+"""AdaIN + relu + residual (the decoder's residual-block epilogue): Triton vs eager vs torch.compile,
+beside the stream ceiling.
 
     pytest benches/test_bench_adain.py -m quick               # CI-sized case
     pytest benches/test_bench_adain.py                        # the MUNIT shape grid
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from kernel_bench import BACKEND_MODES, DEVICE, DTYPES, SHAPES, max_error, op_for, record, skip_unavailable
+
 from munit_fast.kernels import adain, adain_ref
 
 

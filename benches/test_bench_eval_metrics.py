@@ -13,8 +13,8 @@ import os
 import pytest
 import torch
 import torch.nn as nn
-
 from kernel_bench import hardware
+
 from munit_fast.checkpoint import build_generators
 from munit_fast.config import load_config
 from munit_fast.metrics.classifier import load_classifier
@@ -31,7 +31,8 @@ def _conv_gflop(model: nn.Module, images: torch.Tensor) -> float:
 
     def hook(module, inputs, output):
         if isinstance(module, nn.Conv2d):
-            macs.append(output.numel() * module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1])
+            taps = module.kernel_size[0] * module.kernel_size[1]
+            macs.append(output.numel() * module.in_channels // module.groups * taps)
         elif isinstance(module, nn.Linear):
             macs.append(output.numel() * module.in_features)
 

@@ -15,8 +15,8 @@ import copy
 
 import pytest
 import torch
-
 from kernel_bench import CUDA, DEVICE, hardware
+
 from munit_fast.checkpoint import build_generators
 from munit_fast.config import config_from_dict
 from munit_fast.runtime.cuda_graphs import GraphedFunction

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from kernel_bench import BACKEND_MODES, DEVICE, DTYPES, SHAPES, max_error, op_for, record, skip_unavailable
+
 from munit_fast.kernels import instance_norm, instance_norm_ref
 
 

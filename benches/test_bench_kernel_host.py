@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from kernel_bench import CUDA, DEVICE, hardware
+
 from munit_fast.kernels import adain, instance_norm, norm_act, triton_available
 
 pytestmark = pytest.mark.skipif(not triton_available(), reason="the launch path needs Triton installed")

@@ -1,4 +1,5 @@
-"""MUNIT's LayerNorm + relu (the decoder's up-sampling epilogue): Triton vs eager vs torch.compile, beside the stream ceiling.
+"""MUNIT's LayerNorm + relu (the decoder's up-sampling epilogue): Triton vs eager vs torch.compile,
+beside the stream ceiling.
 
     pytest benches/test_bench_layer_norm.py -m quick               # CI-sized case
     pytest benches/test_bench_layer_norm.py                        # the decoder's shapes
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from kernel_bench import BACKEND_MODES, DEVICE, DTYPES, max_error, op_for, record, skip_unavailable
+
 from munit_fast.kernels import layer_norm, layer_norm_ref
 
 SHAPES = [  # (B, C, H, W) after the decoder's up-sampling convolutions

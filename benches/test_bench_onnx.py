@@ -21,15 +21,16 @@ from torch.utils.flop_counter import FlopCounterMode
 from munit_fast.checkpoint import build_generators
 from munit_fast.config import config_from_dict
 from munit_fast.export import export_onnx
-from munit_fast.runtime.backends.onnxruntime import OrtBackend
 from munit_fast.runtime.backends.eager import EagerBackend
+from munit_fast.runtime.backends.onnxruntime import OrtBackend
 
 SIZES = {  # name: (gen config, image size)
     "tiny-64": ({"dim": 8, "mlp_dim": 32, "n_res": 2}, 64),
     "full-256": ({"dim": 64, "mlp_dim": 256, "n_res": 4}, 256),
 }
 BACKENDS = ("onnx-cpu-fp32", "eager-fp32", "eager-bf16-channels_last")
-MAX_ERROR = {"onnx-cpu-fp32": 1e-4, "eager-fp32": 1e-5, "eager-bf16-channels_last": 0.1}  # bf16 (8-bit mantissa): measured 0.017
+# bf16 keeps an 8-bit mantissa: its bound is loose, the fp32 ones tight
+MAX_ERROR = {"onnx-cpu-fp32": 1e-4, "eager-fp32": 1e-5, "eager-bf16-channels_last": 0.1}
 CASES = [pytest.param(size, backend, marks=pytest.mark.quick if size == "tiny-64" else pytest.mark.slow,
                       id=f"{size}-{backend}") for size in SIZES for backend in BACKENDS]
 

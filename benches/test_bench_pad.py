@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from kernel_bench import BACKEND_MODES, DEVICE, DTYPES, op_for, record, skip_unavailable
+
 from munit_fast.kernels import pad2d, pad2d_ref
 
 # (B, C, H, W, pad): the 3-pixel pad of the first and last convs' inputs, a res block's 1 pixel,

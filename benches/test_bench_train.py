@@ -79,7 +79,8 @@ def test_bench_train_iteration(benchmark, size, precision, dis_fakes, kernels):
     assert all(bool(torch.isfinite(v)) for v in losses.values())
     benchmark.extra_info.update({
         "gflop_per_iteration": counter.get_total_flops() / 1e9,
-        "max_rel_loss_error_vs_fp32": 0.0 if precision == "fp32" else _max_relative_loss_error(config, precision, x_a, x_b),
+        "max_rel_loss_error_vs_fp32": (0.0 if precision == "fp32"
+                                       else _max_relative_loss_error(config, precision, x_a, x_b)),
         "hardware": _hardware(), "device": DEVICE, "precision": precision, "dis_fakes": dis_fakes, "kernels": kernels,
         "image": f"{shape[2]}x{shape[3]}", "batch": shape[0],
     })

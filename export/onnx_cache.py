@@ -53,7 +53,8 @@ def check_graph_matches(path: str, config: MunitConfig, direction: str, precisio
         expected["precision"] = precision
     for key, value in expected.items():
         if meta.get(key) != value:
-            raise MunitError(f"ONNX graph {path} has {key}={meta.get(key)!r}, this config and direction need {value!r}; "
+            raise MunitError(f"ONNX graph {path} has {key}={meta.get(key)!r}, this config and direction need "
+                             f"{value!r}; "
                              "export it again with munit-fast export onnx or point --onnx-dir elsewhere")
     if weights is not None and meta.get("weights_sha256") != weights:
         found = meta.get("weights_sha256", "none recorded")[:12]
@@ -81,7 +82,8 @@ def resolve_onnx_graphs(config: MunitConfig, checkpoint: str, direction: str, pr
     paths = {part: os.path.join(onnx_dir, graph_filename(part, direction, precision)) for part in SPLIT_PARTS}
     missing = [part for part, path in paths.items() if not os.path.isfile(path)]
     if cached:  # a cache entry left half-written or by an older version is simply made again
-        missing += [p for p in SPLIT_PARTS if p not in missing and read_metadata(paths[p]).get("weights_sha256") != weights]
+        missing += [part for part in SPLIT_PARTS if part not in missing
+                    and read_metadata(paths[part]).get("weights_sha256") != weights]
     if missing:
         export_onnx(source, target, onnx_dir, direction, missing, opset, precision)
     for path in paths.values():

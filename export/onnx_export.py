@@ -21,15 +21,14 @@ import torch
 
 import munit_fast
 from munit_fast.errors import MunitError
+from munit_fast.files import atomic_write_bytes, make_folder
 from munit_fast.model import AdaINGen, set_kernel_impl
 from munit_fast.model.precision import cast_convolutions
 
-from munit_fast.files import atomic_write_bytes, make_folder
-
-from .opsets import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 from .graphs import PARTS, SIGNATURES, build_graph, example_inputs
 from .onnx_checks import check_graph
 from .onnx_fold import fold_constants, remove_identity_casts
+from .opsets import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 
 PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 

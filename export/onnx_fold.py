@@ -14,6 +14,10 @@ from onnx.reference import ReferenceEvaluator
 _NEVER_FOLD = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial"}
 
 
+def _untyped(name: str):
+    return onnx.helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None)
+
+
 def _constant_value(node: onnx.NodeProto) -> np.ndarray:
     return numpy_helper.to_array(onnx.helper.get_attribute_value(node.attribute[0]))
 
@@ -36,10 +40,7 @@ def fold_constants(model: onnx.ModelProto, max_elements: int = 1 << 16) -> onnx.
             kept.append(node)
             continue
         single = onnx.helper.make_model(
-            onnx.helper.make_graph([node], "fold", [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None)
-                                                     for n in inputs],
-                                   [onnx.helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None)
-                                    for n in node.output]),
+            onnx.helper.make_graph([node], "fold", [_untyped(n) for n in inputs], [_untyped(n) for n in node.output]),
             opset_imports=opset)
         outputs = ReferenceEvaluator(single).run(None, {n: known[n] for n in inputs})
         for name, value in zip(node.output, outputs):

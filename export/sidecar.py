@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
 from munit_fast.errors import MunitError
-
 from munit_fast.files import atomic_write_bytes
 
 SIDECAR_VERSION = 1
@@ -60,7 +59,8 @@ def read_sidecar(engine_path: str) -> EngineInfo:
                              f"expected {SIDECAR_VERSION}; rebuild the engine")
         return EngineInfo(**data)
     except (json.JSONDecodeError, TypeError) as exc:
-        raise MunitError(f"engine sidecar {path} is not a valid munit-fast sidecar ({exc}); rebuild the engine") from None
+        raise MunitError(f"engine sidecar {path} is not a valid munit-fast sidecar ({exc}); "
+                         "rebuild the engine") from None
 
 
 def check_compatible(info: EngineInfo, engine_path: str, tensorrt_version: str, gpu_name: str,

@@ -25,10 +25,9 @@ import torch
 
 import munit_fast
 from munit_fast.errors import MunitError
-
-from .calibration import calibration_feeds, load_calibration_images
 from munit_fast.files import atomic_write_bytes
 
+from .calibration import calibration_feeds, load_calibration_images
 from .files import sha256_file
 from .onnx_export import graph_filename, read_metadata
 from .sidecar import EngineInfo, write_sidecar
@@ -71,7 +70,8 @@ def check_build_request(meta, model: onnx.ModelProto, options: BuildOptions, str
             raise MunitError("TensorRT 11 builds INT8 engines only from a Q/DQ ONNX graph (explicit quantization, "
                              "e.g. NVIDIA TensorRT Model Optimizer); calibrated INT8 with --calib needs TensorRT 10")
         if options.precision == "fp32" and meta.get("precision") == "fp16":
-            raise MunitError("this graph is the fp16 export; TensorRT 11 keeps its types: pass --fp16, or use the fp32 export")
+            raise MunitError("this graph is the fp16 export; TensorRT 11 keeps its types: pass --fp16, "
+                             "or use the fp32 export")
     elif options.precision == "int8" and not has_qdq(model) and not options.calib:
         raise MunitError("--int8 needs --calib DIR_OR_VIDEO (real frames for calibration) or a Q/DQ graph")
 
@@ -126,8 +126,8 @@ def build_engine(onnx_path: str, engine_path: str, options: BuildOptions) -> Eng
         raise MunitError(f"--onnx {onnx_path}: no such file")
     model = onnx.load(onnx_path)
     meta = read_metadata(model)
-    images = options.images or ImageProfile((1, int(meta["input_dim"]), 256, 256), (1, int(meta["input_dim"]), 720, 1280),
-                                            (1, int(meta["input_dim"]), 720, 1280))
+    channels = int(meta["input_dim"])
+    images = options.images or ImageProfile((1, channels, 256, 256), (1, channels, 720, 1280), (1, channels, 720, 1280))
     profile = graph_profile(meta, images, options.styles)
     strongly_typed = tensorrt_major(trt) >= 11
     check_build_request(meta, model, options, strongly_typed)

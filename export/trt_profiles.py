@@ -48,7 +48,8 @@ def parse_shapes(text: str) -> ImageProfile:
     profile = ImageProfile(*shapes)
     if len({s[1] for s in shapes}) != 1:
         raise MunitError(f"--shapes {text!r}: the channel count must be the same in every shape")
-    if any(lo > hi for lo, hi in zip(profile.min, profile.opt)) or any(lo > hi for lo, hi in zip(profile.opt, profile.max)):
+    ordered = zip(profile.min, profile.opt), zip(profile.opt, profile.max)
+    if any(lo > hi for pairs in ordered for lo, hi in pairs):
         raise MunitError(f"--shapes {text!r}: every dimension must grow from MIN to OPT to MAX")
     return profile
 
@@ -57,7 +58,8 @@ def _scaled(shape: Shape, channels: int, scale: int, batch: int) -> Shape:
     return (batch, channels, shape[2] // scale, shape[3] // scale)
 
 
-def graph_profile(meta: Mapping[str, str], images: ImageProfile, styles: int = 1) -> Dict[str, Tuple[Shape, Shape, Shape]]:
+def graph_profile(meta: Mapping[str, str], images: ImageProfile,
+                  styles: int = 1) -> Dict[str, Tuple[Shape, Shape, Shape]]:
     """{input name: (min, opt, max)} for one exported graph, from its metadata (see onnx_export)."""
     if styles < 1:
         raise MunitError(f"--styles must be >= 1, got {styles}")

@@ -118,7 +118,8 @@ def load_state_dict_checked(module: nn.Module, state: Mapping[str, torch.Tensor]
         if missing:
             parts.append(f"missing keys {missing[:3]}" + (f" (+{len(missing) - 3} more)" if len(missing) > 3 else ""))
         if unexpected:
-            parts.append(f"unexpected keys {unexpected[:3]}" + (f" (+{len(unexpected) - 3} more)" if len(unexpected) > 3 else ""))
+            more = f" (+{len(unexpected) - 3} more)" if len(unexpected) > 3 else ""
+            parts.append(f"unexpected keys {unexpected[:3]}{more}")
         raise MunitError(
             f"{what} does not fit this config: {'; '.join(parts)}; check {_key_hint(missing or unexpected)}"
         )

@@ -246,7 +246,8 @@ def load_config(path: Union[str, os.PathLike]) -> MunitConfig:
     """Load an original-format MUNIT YAML config (``yaml.safe_load``) into a `MunitConfig`."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise MunitError(f"config file not found: {path}; pass the YAML of the model (e.g. configs/edges2shoes_folder.yaml)")
+        raise MunitError(f"config file not found: {path}; pass the YAML of the model "
+                         "(e.g. configs/edges2shoes_folder.yaml)")
     try:
         with open(path, "r", encoding="utf-8") as handle:
             data = yaml.safe_load(handle)

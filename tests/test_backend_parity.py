@@ -38,13 +38,12 @@ def test_backend_matches_the_reference(reference, reference_config, reference_ch
     spec = BACKENDS[name]
     if spec.missing():
         pytest.skip(spec.missing())
-    device = spec.resolve_device("auto")
     if name in SLOW_ON_CPU and not torch.cuda.is_available():
         pytest.skip(f"--backend {name}: torch.compile takes over a minute on a CPU; this case runs on CUDA machines")
     if precision == "int8":
         pytest.skip(f"{name} int8 needs calibration data; its quality gates are in the backend's own tests")
     try:
-        translator = build_translator(reference_config, reference_checkpoint, backend=name, device=device,
+        translator = build_translator(reference_config, reference_checkpoint, backend=name, device="auto",
                                       precision=precision, onnx_dir=str(tmp_path / "onnx"),
                                       engine_dir=str(tmp_path / "engines"))
     except MunitError as exc:  # e.g. a GPU without bf16, a CPU without fp16 kernels in that runtime

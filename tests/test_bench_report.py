@@ -32,7 +32,8 @@ def synthetic_results() -> dict:
                            "effective_gflops": 142 / median},
             "options": {"min_rounds": 5}, "stats": _stats(median, 5)})
     benchmarks.append({
-        "group": "adain", "name": "test_adain[triton-fwd]", "fullname": "benches/test_bench_adain.py::test_adain[triton-fwd]",
+        "group": "adain", "name": "test_adain[triton-fwd]",
+        "fullname": "benches/test_bench_adain.py::test_adain[triton-fwd]",
         "params": {"backend": "triton"}, "param": "triton-fwd",
         "extra_info": {"op": "adain", "ms_per_call": 0.004, "GB/s": 3500.0}, "options": {}, "stats": _stats(0.08, 250)})
     return {"machine_info": {"cpu": {"brand_raw": "test CPU"}, "munit_fast_hardware": hardware},

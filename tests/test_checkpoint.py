@@ -6,8 +6,14 @@ import pytest
 import torch
 
 import munit_fast
-from munit_fast.checkpoint import (atomic_save, build_generators, load_discriminators, load_generator_state,
-                                   save_discriminators, save_generators)
+from munit_fast.checkpoint import (
+    atomic_save,
+    build_generators,
+    load_discriminators,
+    load_generator_state,
+    save_discriminators,
+    save_generators,
+)
 from munit_fast.config import config_from_dict
 from munit_fast.errors import MunitError
 from munit_fast.model import MsImageDis

@@ -5,7 +5,6 @@ import sys
 
 import cv2
 import numpy as np
-import pytest
 import torch
 
 from munit_fast.cli.main import main

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from munit_fast.errors import MunitError
-from munit_fast.runtime import EagerBackend, Translator
-from munit_fast.runtime import cuda_graphs
+from munit_fast.runtime import EagerBackend, Translator, cuda_graphs
 from munit_fast.runtime.cuda_graphs import GraphedFunction
 from munit_fast.runtime.factory import build_translator
 

@@ -7,9 +7,14 @@ import pytest
 from PIL import Image
 
 from munit_fast.errors import MunitError
-from munit_fast.images import (image_to_tensor, list_images, load_image_tensor, read_image, resize_shorter_side,
-                               write_image)
-
+from munit_fast.images import (
+    image_to_tensor,
+    list_images,
+    load_image_tensor,
+    read_image,
+    resize_shorter_side,
+    write_image,
+)
 from tests.conftest import SAMPLE_IMAGES
 
 

@@ -18,7 +18,6 @@ from torch.nn import init
 from munit_fast.cli.main import main
 from munit_fast.config import apply_overrides, load_config
 from munit_fast.runtime.styles import original_batch_style_codes, original_style_codes
-
 from tests.conftest import REFERENCE, SAMPLE_IMAGES
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")

@@ -4,9 +4,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from munit_fast.data.synthetic import (
+    NUM_MODES,
+    mode_labels,
+    parse_spec,
+    random_shape,
+    render_filled,
+    render_pair,
+    synthetic_domain,
+)
 from munit_fast.errors import MunitError
-from munit_fast.data.synthetic import (NUM_MODES, mode_labels, parse_spec, random_shape, render_filled,
-                                           render_pair, synthetic_domain)
 
 SPEC = "synthetic:shapes?seed=3&size=32&count=64&test_count=16"
 

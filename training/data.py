@@ -26,8 +26,14 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
-from munit_fast.images import (image_to_tensor, is_image_file, list_images, read_image_uint8, resize_shorter_side,
-                               shorter_side_size)
+from munit_fast.images import (
+    image_to_tensor,
+    is_image_file,
+    list_images,
+    read_image_uint8,
+    resize_shorter_side,
+    shorter_side_size,
+)
 
 SYNTHETIC_PREFIX = "synthetic:"
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)

@@ -15,8 +15,8 @@ from typing import Dict, Sequence
 import numpy as np
 import torch
 
-from munit_fast.images import make_grid, tensor_to_image, write_image
 from munit_fast.files import atomic_write_text
+from munit_fast.images import make_grid, tensor_to_image, write_image
 
 
 def sample_grid(rows: Sequence[torch.Tensor]) -> np.ndarray:

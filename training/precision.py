@@ -7,8 +7,8 @@ import contextlib
 
 import torch
 
-from munit_fast.errors import MunitError
 from munit_fast.devices import DTYPES, check_precision_on_device
+from munit_fast.errors import MunitError
 
 
 def check_precision(precision: str, device: torch.device) -> None:

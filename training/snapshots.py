@@ -66,7 +66,8 @@ def save_snapshot(trainer: MUNITTrainer, folder: str, iterations: int, rng_per_r
 
 
 def latest_generator_iteration(folder: str) -> Optional[int]:
-    found = [int(m.group(1)) for m in (_GEN.search(os.path.basename(p)) for p in glob.glob(os.path.join(folder, "gen_*.pt"))) if m]
+    names = (os.path.basename(p) for p in glob.glob(os.path.join(folder, "gen_*.pt")))
+    found = [int(m.group(1)) for m in map(_GEN.search, names) if m]
     return max(found) if found else None
 
 
@@ -90,7 +91,8 @@ def resume(trainer: MUNITTrainer, folder: str, rank: int = 0, world_size: int = 
         trainer.gen_opt.load_state_dict(opt["gen"])
         trainer.dis_opt.load_state_dict(opt["dis"])
     except (KeyError, ValueError) as exc:
-        raise MunitError(f"{opt_path} does not fit this config's networks ({exc}); resume with the run's config") from None
+        raise MunitError(f"{opt_path} does not fit this config's networks ({exc}); "
+                         "resume with the run's config") from None
     trainer.set_iteration(iterations)
     state_path = os.path.join(folder, RESUME_STATE)
     state = load_file(state_path, map_location="cpu") if os.path.isfile(state_path) else None

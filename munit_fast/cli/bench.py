@@ -65,7 +65,8 @@ def compact(path: str) -> str:
     before = os.path.getsize(path) if os.path.isfile(path) else 0
     data = strip_samples(_load(path))
     atomic_write_text(path, json.dumps(data, ensure_ascii=True, indent=4) + "\n")
-    return f"{path}: {before} -> {os.path.getsize(path)} bytes, {len(data['benchmarks'])} benchmarks, per-round samples removed"
+    return (f"{path}: {before} -> {os.path.getsize(path)} bytes, {len(data['benchmarks'])} benchmarks, "
+            "per-round samples removed")
 
 
 def machine_line(data: dict) -> str:

@@ -16,8 +16,8 @@ import torch
 
 from munit_fast.cli import options
 from munit_fast.errors import MunitError
-from munit_fast.images import list_images, read_image, write_image
 from munit_fast.files import atomic_write_text, check_writable, check_writable_folder
+from munit_fast.images import list_images, read_image, write_image
 
 SHIPPED_RECIPE = {"seed": 0, "count": 4000, "test_count": 400, "epochs": 6}
 
@@ -71,8 +71,8 @@ def write_synthetic(out: str, seed: int, size: int, count: int, test_count: int)
 
 
 def _shapes_set(seed: int, count: int, train: bool, size: int):
-    from munit_fast.metrics.classifier import to_batch
     from munit_fast.data.synthetic import MODES, synthetic_domain
+    from munit_fast.metrics.classifier import to_batch
 
     spec = f"synthetic:shapes?seed={seed}&size={size}&count={count}&test_count={SHIPPED_RECIPE['test_count']}"
     images = synthetic_domain(spec, "b", train)

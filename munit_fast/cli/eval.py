@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 
+from munit_fast.cli import options
 from munit_fast.cli.runtime_options import add_runtime_arguments, translator_from_args
 from munit_fast.demo_model import resolve_model
-from munit_fast.cli import options
 from munit_fast.errors import MunitError
 from munit_fast.files import atomic_write_text, check_writable
 
@@ -34,8 +34,8 @@ def add_parser(subparsers):
 
 def load_inputs(config, source: str, folder, count: int):
     """-> up to ``count`` (1, C, H, W) tensors in [-1, 1] of the source domain's test images."""
-    from munit_fast.images import image_to_tensor, list_images, load_image_tensor
     from munit_fast.data.synthetic import is_synthetic, synthetic_domain
+    from munit_fast.images import image_to_tensor, list_images, load_image_tensor
 
     channels, new_size = config.input_dim(source), config.size_for(source)
     if folder is None and is_synthetic(config.data_root):
@@ -55,8 +55,8 @@ def load_inputs(config, source: str, folder, count: int):
 
 
 def _classifier_for(args, config):
-    from munit_fast.metrics.classifier import load_classifier
     from munit_fast.data.synthetic import is_synthetic
+    from munit_fast.metrics.classifier import load_classifier
 
     if args.classifier:
         return load_classifier(args.classifier)
@@ -72,7 +72,8 @@ def _write_json(path: str, data) -> None:
 def format_table(result) -> str:
     rows = []
     if "cis_kl" in result:
-        rows += [("CIS, mean KL", f"{result['cis_kl']:.4f}  (max ln {result['num_modes']} = {result['cis_kl_max']:.4f})"),
+        ceiling = f"(max ln {result['num_modes']} = {result['cis_kl_max']:.4f})"
+        rows += [("CIS, mean KL", f"{result['cis_kl']:.4f}  {ceiling}"),
                  ("CIS, exp(mean KL)", f"{result['cis_exp']:.4f}"),
                  ("IS, mean KL", f"{result['is_kl']:.4f}"),
                  ("IS, exp(mean KL)", f"{result['is_exp']:.4f}"),
@@ -82,7 +83,8 @@ def format_table(result) -> str:
     else:
         rows.append(("IS / CIS / coverage", "skipped: pass --classifier (a mode classifier of the target domain)"))
     if "lpips_diversity" in result:
-        rows.append(("LPIPS diversity", f"{result['lpips_diversity']:.4f}  ({result['lpips_pairs_per_input']} pairs/input)"))
+        pairs = result["lpips_pairs_per_input"]
+        rows.append(("LPIPS diversity", f"{result['lpips_diversity']:.4f}  ({pairs} pairs/input)"))
     else:
         rows.append(("LPIPS diversity", "skipped: pass --lpips-alexnet and --lpips-linear"))
     width = max(len(name) for name, _ in rows)
@@ -134,7 +136,8 @@ def run(args) -> int:
                                    progress=lambda it: tqdm(it, desc="eval", unit="input"))
     result.update({"config": args.config, "checkpoint": args.checkpoint, "direction": args.direction,
                    "classifier": args.classifier or ("shipped shapes classifier" if classifier is not None else None)})
-    print(f"{len(inputs)} inputs x {args.num_samples} {'copies of one style' if args.fixed_style else 'random styles'}, "
+    kind = "copies of one style" if args.fixed_style else "random styles"
+    print(f"{len(inputs)} inputs x {args.num_samples} {kind}, "
           f"{args.direction}, {translator.name}")
     print(format_table(result))
     if args.json:

@@ -7,8 +7,8 @@ from munit_fast.cli import options
 from munit_fast.cli.runtime_options import add_device_argument, add_model_arguments
 from munit_fast.demo_model import resolve_model
 from munit_fast.errors import MunitError
-from munit_fast.files import check_writable, check_writable_folder
 from munit_fast.export.opsets import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+from munit_fast.files import check_writable, check_writable_folder
 
 
 def add_parser(subparsers):
@@ -81,7 +81,8 @@ def _onnx(args) -> int:
     for part, path in paths.items():
         report = graph_report(onnx.load(path))
         print(f"{part:16s} {path}  opset {report.opset}, {sum(report.op_counts.values())} nodes, "
-              f"{report.op_counts.get('InstanceNormalization', 0)} InstanceNormalization, {report.adain_patterns} AdaIN")
+              f"{report.op_counts.get('InstanceNormalization', 0)} InstanceNormalization, "
+              f"{report.adain_patterns} AdaIN")
     return 0
 
 
@@ -99,7 +100,8 @@ def _trt(args) -> int:
     check_writable(args.output, "--output")
     info = build_engine(args.onnx, args.output, options)
     shapes = ", ".join(f"{name} {format_shape(s[0])}..{format_shape(s[2])}" for name, s in info.profiles.items())
-    print(f"built {args.output} ({info.part}, {info.precision}, TensorRT {info.tensorrt_version}, {info.gpu_name}): {shapes}")
+    print(f"built {args.output} ({info.part}, {info.precision}, TensorRT {info.tensorrt_version}, "
+          f"{info.gpu_name}): {shapes}")
     return 0
 
 
@@ -107,12 +109,12 @@ def _check(args) -> int:
     import torch
 
     from munit_fast.config import load_config
+    from munit_fast.devices import resolve_device
     from munit_fast.export import read_metadata
-    from munit_fast.runtime.crosscheck import check_engine, check_onnx
     from munit_fast.export.onnx_cache import check_graph_matches
     from munit_fast.export.onnx_export import weights_digest
     from munit_fast.memory import check_fits
-    from munit_fast.devices import resolve_device
+    from munit_fast.runtime.crosscheck import check_engine, check_onnx
 
     try:
         height, width = (int(v) for v in args.size.lower().split("x"))

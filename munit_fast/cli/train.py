@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import sys
 
-from munit_fast.config import apply_overrides, dump_config, load_config
 from munit_fast.cli import options
 from munit_fast.cli.runtime_options import add_device_argument
+from munit_fast.config import apply_overrides, dump_config, load_config
 from munit_fast.devices import DTYPES, resolve_device
 from munit_fast.errors import MunitError
 

@@ -21,11 +21,17 @@ from munit_fast.cli.runtime_options import add_runtime_arguments, translator_fro
 from munit_fast.demo_model import resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.files import check_writable_folder, remove_partial_files
-from munit_fast.memory import human_bytes
 from munit_fast.images import list_images, load_image_tensor, make_grid, tensor_to_image, write_image
-from munit_fast.runtime.styles import (TEST_BATCH_DEFAULTS, TEST_PY_DEFAULTS, load_style_codes,
-                                       original_batch_style_codes, original_style_codes, random_styles,
-                                       save_style_codes)
+from munit_fast.memory import human_bytes
+from munit_fast.runtime.styles import (
+    TEST_BATCH_DEFAULTS,
+    TEST_PY_DEFAULTS,
+    load_style_codes,
+    original_batch_style_codes,
+    original_style_codes,
+    random_styles,
+    save_style_codes,
+)
 
 SEED_RULES = ("munit-fast", "original")
 NAMINGS = ("munit-fast", "original")
@@ -36,8 +42,10 @@ def add_parser(subparsers):
     p.add_argument("--input", required=True, help="an image file or a folder of images")
     p.add_argument("--output", required=True, help="output folder")
     add_runtime_arguments(p)
-    p.add_argument("--num-styles", type=options.bounded_int(1), help="random styles per input (default 1; 10 with --seed-compat original)")
-    p.add_argument("--seed", type=options.seed, help="seed of the random styles (default 0; with --seed-compat original "
+    p.add_argument("--num-styles", type=options.bounded_int(1),
+                   help="random styles per input (default 1; 10 with --seed-compat original)")
+    p.add_argument("--seed", type=options.seed,
+                   help="seed of the random styles (default 0; with --seed-compat original "
                                             "10 for one image as test.py, 1 for a folder as test_batch.py)")
     p.add_argument("--seed-compat", default="munit-fast", choices=SEED_RULES,
                    help="original: draw the codes the original's test.py / test_batch.py draw for --seed")

@@ -37,12 +37,14 @@ def add_parser(subparsers):
                    help="camN or N (webcam), a video file, an rtsp/http stream URL, an image folder or glob, or demo")
     add_runtime_arguments(p)
     p.add_argument("--style", default="random",
-                   help="random | walk | image:PATH | codes:FILE.npy | grid:K | cycle | cycle:FILE.npy (default random)")
+                   help="random | walk | image:PATH | codes:FILE.npy | grid:K | cycle | cycle:FILE.npy "
+                        "(default random)")
     p.add_argument("--seed", type=options.seed, default=0, help="seed of the random styles")
     p.add_argument("--period", type=float, default=4.0, help="seconds between walk keys / cycle switches")
     p.add_argument("--max-step", type=float, default=0.1, help="walk: largest style-code change (L2) per frame")
     p.add_argument("--bank-size", type=int, default=8, help="cycle: number of random styles in the bank")
-    p.add_argument("--grid-size", type=options.bounded_int(1, GRID_MAX), default=4, help="styles shown when the grid is toggled with g")
+    p.add_argument("--grid-size", type=options.bounded_int(1, GRID_MAX), default=4,
+                   help="styles shown when the grid is toggled with g")
     p.add_argument("--model-size", default=None,
                    help="model input S or HxW (default: the config's new_size, square)")
     p.add_argument("--fit", default="letterbox", choices=FIT_MODES,
@@ -105,7 +107,8 @@ def run(args) -> int:
     print(f"munit-fast video: model input {box[0]}x{box[1]}, style {args.style}")
 
     def style_from_image(path):  # resized like the input images, as the original's test.py does
-        return translator.style_from_images(load_image_tensor(path, translator.output_dim, config.size_for(source_domain)))
+        image = load_image_tensor(path, translator.output_dim, config.size_for(source_domain))
+        return translator.style_from_images(image)
 
     mode = parse_style_mode(args.style, translator.style_dim, args.seed, args.period, args.max_step, args.bank_size,
                             style_from_image)
@@ -113,7 +116,8 @@ def run(args) -> int:
     preprocessor = FramePreprocessor(translator.input_dim, box, args.fit, args.preprocess, *canny)
     live = {"auto": None, "on": True, "off": False}[args.live]
     source = open_source(args.input, args.width, args.height, args.fps, live, args.frames, args.retries)
-    print(f"munit-fast video: input {source.description} ({'live: stale frames dropped' if source.live else 'every frame'})")
+    pace = "live: stale frames dropped" if source.live else "every frame"
+    print(f"munit-fast video: input {source.description} ({pace})")
     if writer and not writer.fps:
         writer.fps = source.fps
     sinks = [s for s in ((writer.write if writer else None), (window.show if window else None)) if s]

@@ -15,8 +15,8 @@ Spec strings (``data_root`` in a config): ``synthetic:shapes`` or, with options,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Dict, Tuple
 from urllib.parse import parse_qsl
 

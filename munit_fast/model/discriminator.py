@@ -32,7 +32,8 @@ class MsImageDis(nn.Module):
         dim = self.dim
         layers = [Conv2dBlock(self.input_dim, dim, 4, 2, 1, norm="none", activation=self.activ, pad_type=self.pad_type)]
         for _ in range(self.n_layer - 1):
-            layers.append(Conv2dBlock(dim, dim * 2, 4, 2, 1, norm=self.norm, activation=self.activ, pad_type=self.pad_type))
+            layers.append(Conv2dBlock(dim, dim * 2, 4, 2, 1, norm=self.norm, activation=self.activ,
+                                      pad_type=self.pad_type))
             dim *= 2
         layers.append(nn.Conv2d(dim, 1, 1, 1, 0))
         return nn.Sequential(*layers)

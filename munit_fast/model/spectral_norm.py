@@ -35,8 +35,10 @@ class SpectralNorm(nn.Module):
         height = weight.shape[0]
         width = weight.view(height, -1).shape[1]
         del module._parameters["weight"]
-        module.register_parameter("weight_u", nn.Parameter(_l2normalize(weight.data.new_empty(height).normal_()), requires_grad=False))
-        module.register_parameter("weight_v", nn.Parameter(_l2normalize(weight.data.new_empty(width).normal_()), requires_grad=False))
+        u = _l2normalize(weight.data.new_empty(height).normal_())  # u is drawn before v, as the original
+        v = _l2normalize(weight.data.new_empty(width).normal_())
+        module.register_parameter("weight_u", nn.Parameter(u, requires_grad=False))
+        module.register_parameter("weight_v", nn.Parameter(v, requires_grad=False))
         module.register_parameter("weight_bar", nn.Parameter(weight.data))
 
     def normalized_weight(self) -> torch.Tensor:

@@ -68,6 +68,8 @@ class BackendSpec:
         if kind not in self.devices:
             raise MunitError(f"--backend {self.name} runs on --device {'/'.join(self.devices)}, not {device}")
         if kind == "cuda" and not torch.cuda.is_available():
+            if device != "auto":
+                raise MunitError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
             raise MunitError(f"--backend {self.name} runs on a CUDA GPU and this machine has none; "
                              "use --backend eager or onnx here")
 

@@ -72,7 +72,8 @@ def load_style_codes(path: str, style_dim: int) -> torch.Tensor:
     try:
         codes = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise MunitError(f"cannot read style codes {path}: {exc}; expected a .npy array of shape (K, {style_dim})") from None
+        raise MunitError(f"cannot read style codes {path}: {exc}; expected a .npy array of shape "
+                         f"(K, {style_dim})") from None
     if codes.ndim == 1:
         codes = codes[None]
     if codes.ndim == 4 and codes.shape[2:] == (1, 1):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from munit_fast.errors import MunitError
 from munit_fast.images import image_to_tensor, to_channels
 

@@ -104,7 +104,8 @@ class VideoFileSource(Source):
         self.description = path
         self.capture = (opener or cv2.VideoCapture)(path)
         if not self.capture.isOpened():
-            raise MunitError(f"cannot read video {path}: not a video OpenCV/FFmpeg can decode (mp4, avi, mkv, mov, webm)")
+            raise MunitError(f"cannot read video {path}: not a video OpenCV/FFmpeg can decode "
+                             "(mp4, avi, mkv, mov, webm)")
         self.fps = _capture_fps(self.capture, None)
         self._frames = 0
 

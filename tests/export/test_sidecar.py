@@ -6,8 +6,14 @@ import json
 import pytest
 
 from munit_fast.errors import MunitError
-from munit_fast.export.sidecar import (EngineInfo, check_compatible, check_shape_in_profile, read_sidecar,
-                                       sidecar_path, write_sidecar)
+from munit_fast.export.sidecar import (
+    EngineInfo,
+    check_compatible,
+    check_shape_in_profile,
+    read_sidecar,
+    sidecar_path,
+    write_sidecar,
+)
 
 
 def info(**changes):

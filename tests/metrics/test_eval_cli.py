@@ -13,11 +13,11 @@ import yaml
 from munit_fast.checkpoint import build_generators, save_generators
 from munit_fast.cli.main import main
 from munit_fast.config import config_from_dict
+from munit_fast.data.synthetic import mode_labels, synthetic_domain
 from munit_fast.images import image_to_tensor
 from munit_fast.metrics.classifier import load_classifier
 from munit_fast.metrics.evaluate import evaluate_translations
 from munit_fast.runtime.factory import build_translator
-from munit_fast.data.synthetic import mode_labels, synthetic_domain
 from tests.conftest import TINY_MODEL
 
 SPEC = "synthetic:shapes?seed=1&size=64&count=8&test_count=4"

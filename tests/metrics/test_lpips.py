@@ -18,7 +18,8 @@ def weight_files(tmp_path_factory):
     g = torch.Generator().manual_seed(0)
     alexnet = {"classifier.1.weight": torch.zeros(4, 4)}  # real files carry the classifier too
     for index, (c_out, c_in, k, _, _) in zip(CONV_INDICES, CONVS):
-        alexnet[f"features.{index}.weight"] = torch.randn(c_out, c_in, k, k, generator=g) * (2.0 / (c_in * k * k)) ** 0.5
+        scale = (2.0 / (c_in * k * k)) ** 0.5
+        alexnet[f"features.{index}.weight"] = torch.randn(c_out, c_in, k, k, generator=g) * scale
         alexnet[f"features.{index}.bias"] = torch.randn(c_out, generator=g) * 0.01
     linear = {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1, generator=g) * 0.1 for i, c in enumerate(CHANNELS)}
     folder = tmp_path_factory.mktemp("lpips")

@@ -8,11 +8,17 @@ import pytest
 import torch
 
 from munit_fast.checkpoint import atomic_save
+from munit_fast.data.synthetic import NUM_MODES, random_shape, render_filled, synthetic_domain
 from munit_fast.errors import MunitError
 from munit_fast.metrics import inception_scores
-from munit_fast.metrics.classifier import (SHIPPED_SHAPES_CLASSIFIER, ModeClassifier, evaluate_accuracy,
-                                           load_classifier, save_classifier, to_batch)
-from munit_fast.data.synthetic import NUM_MODES, random_shape, render_filled, synthetic_domain
+from munit_fast.metrics.classifier import (
+    SHIPPED_SHAPES_CLASSIFIER,
+    ModeClassifier,
+    evaluate_accuracy,
+    load_classifier,
+    save_classifier,
+    to_batch,
+)
 
 HELD_OUT = "synthetic:shapes?seed=2026&test_count=400"  # the shipped classifier was trained on seed 0
 

@@ -1,8 +1,6 @@
 """export, eval, dataset and the error boundary itself: one line, exit 2, before any work."""
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 

@@ -85,7 +85,8 @@ def test_full_disk_mid_checkpoint_keeps_the_last_snapshot(capsys, tmp_path):
 
 
 def _weights(folder, iteration):
-    return {name: load_file(os.path.join(folder, "checkpoints", f"{name}_{iteration:08d}.pt")) for name in ("gen", "dis")}
+    return {name: load_file(os.path.join(folder, "checkpoints", f"{name}_{iteration:08d}.pt"))
+            for name in ("gen", "dis")}
 
 
 def test_kill_9_at_random_points_resumes_bit_identically(tmp_path):
@@ -102,7 +103,8 @@ def test_kill_9_at_random_points_resumes_bit_identically(tmp_path):
         time.sleep(chance.uniform(2.5, 6.0))  # startup takes ~2 s; iterations and saves follow
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
-    resumed = _child(out, *extra, "--resume") if glob.glob(str(out / "checkpoints" / "optimizer.pt")) else _child(out, *extra)
+    saved = glob.glob(str(out / "checkpoints" / "optimizer.pt"))
+    resumed = _child(out, *extra, *(["--resume"] if saved else []))
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     a, b = _weights(tmp_path / "straight", iterations), _weights(out, iterations)

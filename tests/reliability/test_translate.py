@@ -16,8 +16,18 @@ from PIL import Image
 
 from munit_fast.checkpoint import load_file
 
-from .conftest import (CHECKPOINT, CONFIG, IMAGES, MODEL, ROOT, assert_one_line_failure, no_partial_files,
-                       run_child, run_in_process, small_filesystem)
+from .conftest import (
+    CHECKPOINT,
+    CONFIG,
+    IMAGES,
+    MODEL,
+    ROOT,
+    assert_one_line_failure,
+    no_partial_files,
+    run_child,
+    run_in_process,
+    small_filesystem,
+)
 
 EDGE = os.path.join(IMAGES, "edges2shoes_edge.jpg")
 

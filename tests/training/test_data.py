@@ -7,14 +7,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from munit_fast.config import apply_overrides
 from munit_fast.errors import MunitError
-from PIL import Image
-
 from munit_fast.images import image_to_tensor, read_image_uint8, resize_shorter_side
 from munit_fast.training.data import EpochSampler, PairedBatches, domain_dataset
-
 from tests.training.conftest import DEMO
 
 

@@ -11,7 +11,6 @@ from munit_fast.checkpoint import load_discriminators, load_generator_state
 from munit_fast.config import apply_overrides
 from munit_fast.errors import MunitError
 from munit_fast.training import LOSS_NAMES, MUNITTrainer
-
 from tests.conftest import REFERENCE
 
 with open(os.path.join(REFERENCE, "losses.json"), encoding="utf-8") as _handle:

@@ -6,10 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from video_helpers import CLIP_FRAMES, CLIP_HEIGHT, CLIP_WIDTH, REFERENCE_CHECKPOINT, REFERENCE_CONFIG, read_video
 
 from munit_fast.cli.main import main
-
-from video_helpers import CLIP_FRAMES, CLIP_HEIGHT, CLIP_WIDTH, REFERENCE_CHECKPOINT, REFERENCE_CONFIG, read_video
 
 STYLE_IMAGE = "tests/data/images/edges2handbags_handbag.jpg"
 

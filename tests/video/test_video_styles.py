@@ -8,8 +8,7 @@ import torch
 from video_helpers import ScriptedTranslator
 
 from munit_fast.errors import MunitError
-from munit_fast.video.style_modes import (RandomStyle, StyleController, WalkStyle, limit_step, parse_style_mode,
-                                          slerp)
+from munit_fast.video.style_modes import RandomStyle, StyleController, WalkStyle, limit_step, parse_style_mode, slerp
 
 STYLE_DIM = 8
 FPS = 30.0

@@ -9,12 +9,11 @@ from typing import Union
 import torch
 import torch.nn as nn
 
+from munit_fast.devices import resolve_device, resolve_dtype
 from munit_fast.kernels.dispatch import kernels_run_on
 from munit_fast.model import AdaINGen
-from munit_fast.model.upsample_conv import PolyphaseDecoder
-
-from munit_fast.devices import resolve_device, resolve_dtype
 from munit_fast.model.precision import cast_convolutions
+from munit_fast.model.upsample_conv import PolyphaseDecoder
 
 from ..cuda_graphs import GraphedFunction, check_cuda_graphs
 

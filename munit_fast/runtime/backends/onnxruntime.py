@@ -12,7 +12,6 @@ import numpy as np
 import torch
 
 from munit_fast.errors import MunitError
-
 from munit_fast.export.graphs import SPLIT_PARTS
 from munit_fast.export.onnx_export import read_metadata
 
@@ -52,7 +51,8 @@ def make_session(path: str, device: torch.device, threads: Optional[int] = None)
 class OrtBackend:
     """Runs the ``content_encoder``, ``style_encoder`` and ``decoder`` graphs of one direction."""
 
-    def __init__(self, paths: Dict[str, str], device: torch.device = torch.device("cpu"), threads: Optional[int] = None):
+    def __init__(self, paths: Dict[str, str], device: torch.device = torch.device("cpu"),
+                 threads: Optional[int] = None):
         missing = [p for p in SPLIT_PARTS if p not in paths]
         if missing:
             raise MunitError(f"--backend onnx needs the graphs {', '.join(SPLIT_PARTS)}; missing {', '.join(missing)}")
