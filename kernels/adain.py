@@ -17,10 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from . import norm_act
-from .norm_act import is_channels_last
 from .activation import apply_activation_ref
 from .dispatch import needs_autograd, resolve_impl, tracing
-from .precision import statistics_dtype
+from .utils import is_channels_last, statistics_dtype
 
 
 def instance_forward(

@@ -18,7 +18,7 @@ import torch
 from . import norm_act
 from .activation import apply_activation_ref
 from .dispatch import needs_autograd, resolve_impl
-from .precision import statistics_dtype
+from .utils import statistics_dtype
 
 
 def _per_sample(v: torch.Tensor, channels: int) -> torch.Tensor:  # (B,) -> (B, C) view, channel stride 0

@@ -31,16 +31,20 @@ MUNIT_FAST_AUTOTUNE=0, each kernel runs one configuration untimed.
 from __future__ import annotations
 
 import functools
-import os
 from typing import List, Optional, Tuple
 
 import torch
 
-from .activation import FUSED_ACTIVATIONS
+from .utils import (
+    TUNING_KEY, WARP_CHOICES, activation_code, autotuning, cdiv, empty_like_layout, empty_statistics,
+    is_channels_last, next_power_of_2, per_row_view, rows_view, triton_interpreting, tuning_configs,
+)
 
 try:
     import triton
     import triton.language as tl
+
+    from .utils import activation_grad, apply_activation
 except ImportError:  # CPU, Jetson or export installs: the reference path runs instead
     triton = None
 
@@ -63,45 +67,25 @@ MAX_SPLITS_FROM_SUMS = 8
 ELEMENTWISE_TILES_NCHW = ((1, 1024, 4), (1, 2048, 4), (1, 4096, 8), (2, 2048, 8))
 ELEMENTWISE_TILES_CHANNELS_LAST = ((64, 64, 4), (32, 128, 4), (128, 32, 4), (64, 128, 8))
 INTERPRETER_TILE_NCHW, INTERPRETER_TILE_CHANNELS_LAST = (2, 64, 4), (4, 32, 4)
-# Warp counts tried for the single-pass and split-reduction kernels.
-WARP_CHOICES = (4, 8, 16)
 # The single-pass tile's rows are split over this many programs (autotuned; 1 first).
 ROW_SPLITS = (1, 2, 4)
-# Autotuning key: the row shape and the layout (H*W stride 1 for NCHW, C for channels_last).
-TUNING_KEY = ["C", "HW", "sxhw"]
-AUTOTUNE_ENV_VAR = "MUNIT_FAST_AUTOTUNE"
-
-
-def _interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
-
-
-def _autotuning() -> bool:
-    """Off in the interpreter (it cannot time kernels) and with MUNIT_FAST_AUTOTUNE=0 (quick
-    compiled test runs); each kernel then runs its first configuration."""
-    return not _interpreting() and os.environ.get(AUTOTUNE_ENV_VAR, "1") != "0"
-
-
-def _configs(choices) -> List["triton.Config"]:
-    configs = [triton.Config(kwargs, num_warps=warps) for kwargs, warps in choices]
-    return configs if _autotuning() else configs[:1]
 
 
 def _tile_configs(tiles, interpreter_tile) -> List["triton.Config"]:
     """The interpreter runs ``interpreter_tile``: small, so test rows span several blocks."""
-    tiles = [interpreter_tile] if _interpreting() else tiles
-    return _configs([({"BLOCK_C": c, "BLOCK_HW": hw}, warps) for c, hw, warps in tiles])
+    tiles = [interpreter_tile] if triton_interpreting() else tiles
+    return tuning_configs([({"BLOCK_C": c, "BLOCK_HW": hw}, warps) for c, hw, warps in tiles])
 
 
 def _warp_configs() -> List["triton.Config"]:
-    return _configs([({}, warps) for warps in WARP_CHOICES])
+    return tuning_configs([({}, warps) for warps in WARP_CHOICES])
 
 
 def _fused_configs() -> List["triton.Config"]:
     """Warps x how many programs share the host's tile rows (ROW_SPLIT): one row per program
     gives short-row layers with few rows enough programs to fill the GPU. Not autotuning, the
     pruning keeps one: ROW_SPLIT 1 (compiled), or 2 in the interpreter, so tests cover both."""
-    splits = sorted(ROW_SPLITS, key=lambda split: split != 2) if _interpreting() else ROW_SPLITS
+    splits = sorted(ROW_SPLITS, key=lambda split: split != 2) if triton_interpreting() else ROW_SPLITS
     return [triton.Config({"ROW_SPLIT": split}, num_warps=warps) for split in splits for warps in WARP_CHOICES]
 
 
@@ -110,27 +94,10 @@ def _prune_row_splits(configs, named_args, **kwargs):
     along C); only the first of them when not autotuning."""
     rows = kwargs["BLOCK_C"]
     kept = [cfg for cfg in configs if rows // cfg.kwargs["ROW_SPLIT"] >= kwargs["MIN_ROWS"]]
-    return kept if _autotuning() else kept[:1]
+    return kept if autotuning() else kept[:1]
 
 
 if triton is not None:
-
-    @triton.jit
-    def _activation(y, ACT: tl.constexpr):
-        if ACT == 1:
-            y = tl.maximum(y, 0.0)
-        elif ACT == 2:
-            y = tl.where(y > 0, y, y * 0.2)
-        return y
-
-    @triton.jit
-    def _activation_grad(g, y_pre, ACT: tl.constexpr):
-        # g: upstream gradient, y_pre: the activation's input (same tile)
-        if ACT == 1:
-            g = tl.where(y_pre > 0, g, 0.0)
-        elif ACT == 2:
-            g = tl.where(y_pre > 0, g, g * 0.2)
-        return g
 
     @triton.autotune(configs=_fused_configs(), key=TUNING_KEY, prune_configs_by={"early_config_prune": _prune_row_splits})
     @triton.jit
@@ -171,7 +138,7 @@ if triton is not None:
         y = centered * rstd[:, None]
         if HAS_AFFINE:
             y = y * scale[:, None] + bias[:, None]
-        y = _activation(y, ACT)
+        y = apply_activation(y, ACT)
         if HAS_RESIDUAL:
             y += r.to(tl.float32)
         tl.store(y_ptr + b * syb + c64[:, None] * syc + hw[None, :] * syhw, y.to(y_ptr.dtype.element_ty), mask=mask)
@@ -213,7 +180,7 @@ if triton is not None:
         else:
             scale = tl.full([ROWS], 1.0, tl.float32)
             y_pre = xhat
-        dy = tl.where(mask, _activation_grad(g.to(tl.float32), y_pre, ACT), 0.0)
+        dy = tl.where(mask, activation_grad(g.to(tl.float32), y_pre, ACT), 0.0)
         sum_dy = tl.sum(dy, axis=1)
         sum_dy_xhat = tl.sum(dy * xhat, axis=1)
         alpha = rstd * scale
@@ -365,7 +332,7 @@ if triton is not None:
             scale = tl.load(scale_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
             bias = tl.load(bias_ptr + b * sab + c64 * sac, mask=c_mask, other=0.0).to(tl.float32)
             y = y * scale[:, None] + bias[:, None]
-        y = _activation(y, ACT)
+        y = apply_activation(y, ACT)
         if HAS_RESIDUAL:
             r = tl.load(res_ptr + b * srb + c64[:, None] * src + hw[None, :] * srhw, mask=mask, other=0.0)
             y += r.to(tl.float32)
@@ -409,7 +376,7 @@ if triton is not None:
                 y_pre = xhat * scale[:, None] + bias[:, None]
             else:
                 y_pre = xhat
-            dy = tl.where(mask, _activation_grad(g.to(tl.float32), y_pre, ACT), 0.0)
+            dy = tl.where(mask, activation_grad(g.to(tl.float32), y_pre, ACT), 0.0)
             acc1 += dy
             acc2 += dy * xhat
         out = split * B * C + b * C + c64
@@ -513,7 +480,7 @@ if triton is not None:
             y_pre = xhat * scale[:, None] + bias[:, None]
         else:
             y_pre = xhat
-        dy = _activation_grad(g.to(tl.float32), y_pre, ACT)
+        dy = activation_grad(g.to(tl.float32), y_pre, ACT)
         k = b * C + c64
         if FROM_SUMS:  # dx = rstd * scale * (dy - mean(dy) - xhat * mean(dy * xhat))
             p1 = tl.load(s1_ptr + k, mask=c_mask, other=0.0)
@@ -545,71 +512,6 @@ if triton is not None:
         _tile_configs(ELEMENTWISE_TILES_NCHW, INTERPRETER_TILE_NCHW), key=TUNING_KEY)(_normalize_backward_kernel)
     _normalize_backward_channels_last = triton.autotune(
         _tile_configs(ELEMENTWISE_TILES_CHANNELS_LAST, INTERPRETER_TILE_CHANNELS_LAST), key=TUNING_KEY)(_normalize_backward_kernel)
-
-# ----------------------------------------------------------------------------- host side
-
-# Host arithmetic in plain Python: triton.cdiv / next_power_of_2 are JIT-aware helpers that cost
-# microseconds per call, and every launch makes several of these calls.
-def cdiv(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def next_power_of_2(n: int) -> int:
-    return 1 if n <= 1 else 1 << (n - 1).bit_length()
-
-
-def activation_code(activation: str) -> int:
-    if activation not in FUSED_ACTIVATIONS:
-        raise ValueError(f"fused activation must be one of {FUSED_ACTIVATIONS}, got {activation!r}")
-    return FUSED_ACTIVATIONS.index(activation)
-
-
-def rows_view(t: torch.Tensor) -> Tuple[torch.Tensor, int, int, int]:
-    """(t, stride_b, stride_c, stride_hw) addressing ``t`` (B, C, H, W) as (B, C, H*W).
-
-    In place when H and W flatten into one strided axis (NCHW, channels_last, expanded
-    batch); otherwise an NCHW copy.
-    """
-    _, _, h, w = t.shape
-    sb, sc, sh, sw = t.stride()
-    if w == 1:
-        return t, sb, sc, sh
-    if h == 1 or sh == w * sw:
-        return t, sb, sc, sw
-    t = t.contiguous()
-    sb, sc, _, sw = t.stride()
-    return t, sb, sc, sw
-
-
-def is_channels_last(t: torch.Tensor) -> bool:
-    """True when channels are the innermost axis in memory (batch stride ignored: it may be 0)."""
-    _, c, h, w = t.shape
-    if c == 1 or h * w == 1:
-        return False
-    _, sc, sh, sw = t.stride()
-    return sc == 1 and (w == 1 or sw == c) and (h == 1 or sh == w * c)
-
-
-def empty_like_layout(x: torch.Tensor, batch: int, dtype: torch.dtype) -> torch.Tensor:
-    """An uninitialised (batch, C, H, W) tensor in x's memory format (channels_last or NCHW)."""
-    if x.shape[0] == batch and (x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)):
-        return torch.empty_like(x, dtype=dtype)  # the common case, in a third of the host time
-    fmt = torch.channels_last if is_channels_last(x) else torch.contiguous_format
-    return torch.empty((batch, *x.shape[1:]), dtype=dtype, device=x.device, memory_format=fmt)
-
-
-def empty_statistics(batch: int, channels: int, device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Two uninitialised (batch, channels) fp32 tensors (mean and rstd, or the two row sums)."""
-    first = torch.empty((batch, channels), dtype=torch.float32, device=device)
-    return first, torch.empty_like(first)
-
-
-def _param_view(t: Optional[torch.Tensor], like: torch.Tensor) -> Tuple[torch.Tensor, int, int]:
-    """(tensor, stride_b, stride_c) of a (B, C) parameter; ``like`` stands in when absent."""
-    if t is None:
-        return like, 0, 0
-    sb, sc = t.stride()
-    return t, sb, sc
 
 
 def fused_tile(x: torch.Tensor) -> Optional[Tuple[int, int, int]]:
@@ -671,8 +573,8 @@ def fused_forward(
     y = empty_like_layout(x, batch, x.dtype)
     _, syb, syc, syhw = rows_view(y)
     rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
-    scale_t, sab, sac = _param_view(scale, xv)
-    bias_t, _, _ = _param_view(bias, xv)
+    scale_t, sab, sac = per_row_view(scale, stand_in=xv)
+    bias_t, _, _ = per_row_view(bias, stand_in=xv)
     mean, rstd = empty_statistics(batch, c, x.device)
     block_c, block_hw, min_rows = tile
     _fused_forward_kernel[_fused_grid(batch, c, block_c)](
@@ -698,8 +600,8 @@ def fused_backward(
     gv, sgb, sgc, sghw = rows_view(grad)
     dx = empty_like_layout(x, batch, x.dtype)
     _, sdb, sdc, sdhw = rows_view(dx)
-    scale_t, sab, sac = _param_view(scale, xv)
-    bias_t, _, _ = _param_view(bias, xv)
+    scale_t, sab, sac = per_row_view(scale, stand_in=xv)
+    bias_t, _, _ = per_row_view(bias, stand_in=xv)
     sum_dy, sum_dy_xhat = empty_statistics(batch, c, x.device)
     block_c, block_hw, min_rows = tile
     _fused_backward_kernel[_fused_grid(batch, c, block_c)](
@@ -774,8 +676,8 @@ def _launch_normalize(x, mean, rstd, sums, eps, scale, bias, residual, activatio
     y = empty_like_layout(x, batch, x.dtype)
     _, syb, syc, syhw = rows_view(y)
     rv, srb, src, srhw = rows_view(residual) if residual is not None else (xv, 0, 0, 0)
-    scale_t, sab, sac = _param_view(scale, xv)
-    bias_t, _, _ = _param_view(bias, xv)
+    scale_t, sab, sac = per_row_view(scale, stand_in=xv)
+    bias_t, _, _ = per_row_view(bias, stand_in=xv)
     s1, s2 = sums if sums is not None else (mean, mean)
     kernel = _normalize_channels_last if is_channels_last(x) else _normalize_nchw
     kernel[_elementwise_grid(batch, c, hw)](
@@ -832,8 +734,8 @@ def partial_grad_sums(
     batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
     xv, sxb, sxc, sxhw = rows_view(x)
     gv, sgb, sgc, sghw = rows_view(grad)
-    scale_t, sab, sac = _param_view(scale, xv)
-    bias_t, _, _ = _param_view(bias, xv)
+    scale_t, sab, sac = per_row_view(scale, stand_in=xv)
+    bias_t, _, _ = per_row_view(bias, stand_in=xv)
     block_c, block_hw = _split_tile(x)
     n_cblocks = cdiv(c, block_c)
     n_splits, chunk = _splits(x.device, batch * n_cblocks, hw, block_hw)
@@ -873,7 +775,7 @@ def grad_terms_from_sums(
     s1, s2 = sums
     batch, c = s1.shape[1], s1.shape[2]
     per_sample = std is not None
-    scale_t, sab, sac = _param_view(scale, rstd)
+    scale_t, sab, sac = per_row_view(scale, stand_in=rstd)
     sum_dy, sum_dy_xhat = empty_statistics(batch, c, s1.device)
     coef = torch.empty((3, batch, c), dtype=torch.float32, device=s1.device)
     block = min(FINALIZE_BLOCK, next_power_of_2(c if per_sample else batch * c))
@@ -893,8 +795,8 @@ def _launch_normalize_backward(grad, x, mean, rstd, scale, bias, coef, sums, sum
     gv, sgb, sgc, sghw = rows_view(grad)
     dx = empty_like_layout(x, batch, x.dtype)
     _, sdb, sdc, sdhw = rows_view(dx)
-    scale_t, sab, sac = _param_view(scale, xv)
-    bias_t, _, _ = _param_view(bias, xv)
+    scale_t, sab, sac = per_row_view(scale, stand_in=xv)
+    bias_t, _, _ = per_row_view(bias, stand_in=xv)
     s1, s2 = sums if sums is not None else (rstd, rstd)
     kernel = _normalize_backward_channels_last if is_channels_last(x) else _normalize_backward_nchw
     kernel[_elementwise_grid(batch, c, hw)](

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .dispatch import needs_autograd, resolve_impl
-from .norm_act import cdiv, is_channels_last, next_power_of_2
+from .utils import cdiv, is_channels_last, next_power_of_2
 
 try:
     import triton
