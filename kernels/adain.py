@@ -123,9 +123,9 @@ def instance_normalize_ref(x: torch.Tensor, eps: float) -> torch.Tensor:  # (B, 
 
     F.instance_norm (what exports see: ONNX InstanceNormalization) returns NCHW whatever its
     input, so in a channels_last network every norm would cost two layout copies (to NCHW, and
-    back at the next convolution: 11% of a 256x256 translation on a CPU). Channels_last inputs
-    on the CPU are therefore normalized with the same math in their own layout, except under
-    tracing. (On CUDA the Triton kernels serve channels_last; this path is not measured there.)"""
+    back at the next convolution). Channels_last inputs on the CPU are therefore normalized
+    with the same math in their own layout, except under tracing. (On CUDA the Triton kernels
+    serve channels_last; this path is not measured there.)"""
     if x.shape[2] * x.shape[3] == 1:  # F.instance_norm refuses this case; the math gives 0
         return x * 0.0
     if x.device.type == "cpu" and is_channels_last(x) and not tracing():

@@ -30,8 +30,8 @@ TUNING_KEY = ["C", "HW", "sxhw"]
 WARP_CHOICES = (4, 8, 16)
 
 
-# Host arithmetic in plain Python: triton.cdiv / next_power_of_2 are JIT-aware helpers that cost
-# microseconds per call, and every launch makes several of these calls.
+# Host arithmetic in plain Python: triton.cdiv / next_power_of_2 are JIT-aware helpers, slower
+# than plain arithmetic, and every launch makes several of these calls.
 def cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
