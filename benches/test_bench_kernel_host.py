@@ -24,7 +24,8 @@ CALLS = 200  # per benchmark round
 # Every Triton kernel object the launchers index with a grid, by the module that holds it.
 KERNELS = {
     norm_fused: ("_fused_forward_kernel", "_fused_backward_kernel"),
-    norm_split: ("_partial_sums_kernel", "_finalize_stats_kernel", "_partial_grad_sums_kernel", "_finalize_grad_kernel"),
+    norm_split: ("_partial_sums_kernel", "_finalize_stats_kernel", "_partial_grad_sums_kernel",
+                 "_finalize_grad_kernel"),
     norm_elementwise: ("_normalize_nchw", "_normalize_channels_last", "_normalize_backward_nchw",
                        "_normalize_backward_channels_last"),
 }

@@ -193,7 +193,15 @@ def _elementwise_grid(batch: int, c: int, hw: int):
     return lambda meta: (batch * cdiv(c, meta["BLOCK_C"]) * cdiv(hw, meta["BLOCK_HW"]),)
 
 
-def _launch_normalize(x, mean, rstd, sums, eps, scale, bias, residual, activation, batch) -> torch.Tensor:
+def _launch_normalize(
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32: read, or written when sums are given
+    sums: Optional[Tuple[torch.Tensor, torch.Tensor]],  # (SPLITS, B or 1, C) fp32, or None
+    eps: float,
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    residual: Optional[torch.Tensor],  # (B or 1, C, H, W) or None
+    activation: str, batch: int,
+) -> torch.Tensor:  # (batch, C, H, W)
     c, hw = x.shape[1], x.shape[2] * x.shape[3]
     y = empty_like_layout(x, batch, x.dtype)
     s1, s2 = sums if sums is not None else (mean, mean)
@@ -208,8 +216,16 @@ def _launch_normalize(x, mean, rstd, sums, eps, scale, bias, residual, activatio
     return y
 
 
-def _launch_normalize_backward(grad, x, mean, rstd, scale, bias, coef, sums, sum_dy, sum_dy_xhat,
-                               activation) -> torch.Tensor:
+def _launch_normalize_backward(
+    grad: torch.Tensor,  # (B, C, H, W)
+    x: torch.Tensor,  # (B or 1, C, H, W)
+    mean: torch.Tensor, rstd: torch.Tensor,  # (B, C) fp32
+    scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
+    coef: Optional[torch.Tensor],  # (3, B, C) fp32, or None when sums are given
+    sums: Optional[Tuple[torch.Tensor, torch.Tensor]],  # (SPLITS, B, C) fp32, or None
+    sum_dy: Optional[torch.Tensor], sum_dy_xhat: Optional[torch.Tensor],  # out (B, C) fp32 with sums, else None
+    activation: str,
+) -> torch.Tensor:  # dx (B, C, H, W)
     batch, c, hw = grad.shape[0], x.shape[1], x.shape[2] * x.shape[3]
     dx = empty_like_layout(x, batch, x.dtype)
     s1, s2 = sums if sums is not None else (rstd, rstd)
