@@ -65,7 +65,7 @@ def test_generator_fp16(benchmark, generators, impl, layout, batch, launch):
         benchmark.extra_info["images/s"] = batch / stats.stats.median
 
 
-# The fused normalization kernels (kernels/norm_act.py) as the profiler names them.
+# The fused normalization kernels (kernels/norm_*.py) as the profiler names them.
 NORM_KERNELS = ("_fused_forward_kernel", "_partial_sums_kernel", "_finalize_stats_kernel", "_normalize_kernel")
 
 

@@ -16,15 +16,19 @@ import pytest
 import torch
 from kernel_bench import CUDA, DEVICE, hardware
 
-from munit_fast.kernels import adain, instance_norm, norm_act, triton_available
+from munit_fast.kernels import adain, instance_norm, norm_elementwise, norm_fused, norm_split, triton_available
 
 pytestmark = pytest.mark.skipif(not triton_available(), reason="the launch path needs Triton installed")
 
 CALLS = 200  # per benchmark round
-# Every Triton kernel object the launchers index with a grid.
-KERNELS = ("_fused_forward_kernel", "_fused_backward_kernel", "_partial_sums_kernel", "_finalize_stats_kernel",
-           "_normalize_nchw", "_normalize_channels_last", "_partial_grad_sums_kernel", "_finalize_grad_kernel",
-           "_normalize_backward_nchw", "_normalize_backward_channels_last")
+# Every Triton kernel object the launchers index with a grid, by the module that holds it.
+KERNELS = {
+    norm_fused: ("_fused_forward_kernel", "_fused_backward_kernel"),
+    norm_split: ("_partial_sums_kernel", "_finalize_stats_kernel", "_partial_grad_sums_kernel",
+                 "_finalize_grad_kernel"),
+    norm_elementwise: ("_normalize_nchw", "_normalize_channels_last", "_normalize_backward_nchw",
+                       "_normalize_backward_channels_last"),
+}
 
 
 class _NoLaunch:
@@ -45,8 +49,9 @@ def launch_path(monkeypatch):
     if CUDA:
         return "real kernels, launched back to back"
     monkeypatch.setenv("TRITON_INTERPRET", "1")
-    for name in KERNELS:
-        monkeypatch.setattr(norm_act, name, _NoLaunch())
+    for module, names in KERNELS.items():
+        for name in names:
+            monkeypatch.setattr(module, name, _NoLaunch())
     return "munit-fast's launcher code, kernel launches replaced by no-ops"
 
 

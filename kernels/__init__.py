@@ -1,8 +1,12 @@
-"""Fused normalization kernels (Triton on CUDA, PyTorch reference elsewhere).
+"""Fused normalization and padding kernels (Triton on CUDA, PyTorch reference elsewhere).
 
 Each op lives in its own file (adain, instance_norm, layer_norm) with its autograd.Function,
-public function and reference; the Triton kernels the three share are in ``norm_act``.
-``pad`` holds the reflection/replication padding before each convolution (inference only).
+public function and reference. The Triton kernels the three share are split by job:
+``norm_fused`` (one pass over short rows), ``norm_split`` (split reduction over long rows and
+the kernels that finalize its sums) and ``norm_elementwise`` (the elementwise passes with
+known statistics); ``utils`` holds the helpers every kernel file uses.
+``pad`` holds the reflection/replication padding before each convolution, forward and
+backward (training pads with the kernel too).
 ``impl="auto"|"triton"|"ref"`` and the ``MUNIT_FAST_KERNELS`` environment variable choose the
 path (see ``dispatch``). Triton is optional: without it every call runs the reference.
 """

@@ -5,9 +5,9 @@ fp32 whatever the input dtype. ``x`` may have batch 1 (or be a batch-expanded vi
 ``scale``/``bias`` have batch K: one content map decoded with K styles. Instance norm is this
 op without the affine (``scale = bias = None``) and shares its kernels and autograd.Function.
 
-Reading order: host forward/backward over the Triton kernels of ``norm_act`` (single pass
-for short rows, split reduction for long ones), the ``autograd.Function``, the public
-function, the PyTorch reference.
+Reading order: host forward/backward over the Triton kernels (``norm_fused``'s single pass
+for short rows; for long ones ``norm_split``'s reduction, then ``norm_elementwise``'s pass),
+the ``autograd.Function``, the public function, the PyTorch reference.
 """
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from . import norm_act
-from .norm_act import is_channels_last
 from .activation import apply_activation_ref
 from .dispatch import needs_autograd, resolve_impl, tracing
-from .precision import statistics_dtype
+from .norm_elementwise import normalize_backward_from_sums, normalize_from_sums
+from .norm_fused import fused_backward, fused_forward, fused_tile
+from .norm_split import partial_grad_sums, partial_sums
+from .utils import is_channels_last, statistics_dtype
 
 
 def instance_forward(
@@ -30,13 +31,13 @@ def instance_forward(
     activation: str, eps: float,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # y (B, C, H, W); mean, rstd (B, C) fp32
     batch = x.shape[0] if scale is None else scale.shape[0]
-    tile = norm_act.fused_tile(x)
+    tile = fused_tile(x)
     if tile is not None:
-        return norm_act.fused_forward(x, scale, bias, residual, activation, eps, batch, tile)
+        return fused_forward(x, scale, bias, residual, activation, eps, batch, tile)
     # A batch-expanded x holds one map: its statistics are computed once.
     stats_x = x[:1] if x.shape[0] > 1 and x.stride(0) == 0 else x
-    sums = norm_act.partial_sums(stats_x, per_sample=False)
-    return norm_act.normalize_from_sums(x, sums, eps, scale, bias, residual, activation, batch)
+    sums = partial_sums(stats_x, per_sample=False)
+    return normalize_from_sums(x, sums, eps, scale, bias, residual, activation, batch)
 
 
 def instance_backward(
@@ -46,11 +47,11 @@ def instance_backward(
     scale: Optional[torch.Tensor], bias: Optional[torch.Tensor],  # (B, C) or None
     activation: str,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # dx per output sample (B, C, H, W); dbias, dscale (B, C)
-    tile = norm_act.fused_tile(x)
+    tile = fused_tile(x)
     if tile is not None:
-        return norm_act.fused_backward(grad, x, mean, rstd, scale, bias, activation, tile)
-    sums = norm_act.partial_grad_sums(grad, x, mean, rstd, scale, bias, activation)
-    return norm_act.normalize_backward_from_sums(grad, x, mean, rstd, scale, bias, sums, activation)
+        return fused_backward(grad, x, mean, rstd, scale, bias, activation, tile)
+    sums = partial_grad_sums(grad, x, mean, rstd, scale, bias, activation)
+    return normalize_backward_from_sums(grad, x, mean, rstd, scale, bias, sums, activation)
 
 
 class AdaINFunction(torch.autograd.Function):
@@ -122,9 +123,9 @@ def instance_normalize_ref(x: torch.Tensor, eps: float) -> torch.Tensor:  # (B, 
 
     F.instance_norm (what exports see: ONNX InstanceNormalization) returns NCHW whatever its
     input, so in a channels_last network every norm would cost two layout copies (to NCHW, and
-    back at the next convolution: 11% of a 256x256 translation on a CPU). Channels_last inputs
-    on the CPU are therefore normalized with the same math in their own layout, except under
-    tracing. (On CUDA the Triton kernels serve channels_last; this path is not measured there.)"""
+    back at the next convolution). Channels_last inputs on the CPU are therefore normalized
+    with the same math in their own layout, except under tracing. (On CUDA the Triton kernels
+    serve channels_last; this path is not measured there.)"""
     if x.shape[2] * x.shape[3] == 1:  # F.instance_norm refuses this case; the math gives 0
         return x * 0.0
     if x.device.type == "cpu" and is_channels_last(x) and not tracing():

@@ -13,6 +13,8 @@ import torch
 
 from munit_fast.errors import MunitError
 
+from .utils import triton_interpreting
+
 IMPLS = ("auto", "triton", "ref")
 ENV_VAR = "MUNIT_FAST_KERNELS"
 
@@ -26,10 +28,6 @@ def triton_available() -> bool:
     except Exception:
         return False
     return True
-
-
-def _interpreting() -> bool:
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
 def tracing() -> bool:
@@ -51,7 +49,7 @@ def resolve_impl(impl: str, x: torch.Tensor) -> str:
         return "ref"  # exports and torch.compile see standard operators only
     if impl == "ref":
         return "ref"
-    usable = triton_available() and (x.is_cuda or _interpreting())
+    usable = triton_available() and (x.is_cuda or triton_interpreting())
     if impl == "triton":
         if not usable:
             raise MunitError(

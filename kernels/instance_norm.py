@@ -11,7 +11,7 @@ import torch
 from .activation import apply_activation_ref
 from .adain import AdaINFunction, instance_forward, instance_normalize_ref
 from .dispatch import needs_autograd, resolve_impl
-from .precision import statistics_dtype
+from .utils import statistics_dtype
 
 
 def instance_norm(

@@ -4,10 +4,10 @@ Not torch's LayerNorm: per sample over (C, H, W), mean and the *unbiased* standa
 y = (x - mean) / (std + eps) * gamma[c] + beta[c], eps 1e-5 added to the std. Statistics in
 fp32; works on NCHW and channels_last tensors alike.
 
-The Triton path runs the split-reduction kernels of ``norm_act`` (a sample's row is C*H*W
-long, far beyond one block): per-(b, c) partial sums, one program per sample adding them into
-the statistics, then the elementwise pass with the per-sample statistics broadcast over channels (channel stride 0)
-and gamma/beta broadcast over samples (batch stride 0).
+The Triton path runs the split reduction of ``norm_split`` (a sample's row is C*H*W long,
+far beyond one block): per-(b, c) partial sums, one program per sample adding them into the
+statistics, then ``norm_elementwise``'s pass with the per-sample statistics broadcast over
+channels (channel stride 0) and gamma/beta broadcast over samples (batch stride 0).
 """
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from typing import Tuple
 
 import torch
 
-from . import norm_act
 from .activation import apply_activation_ref
 from .dispatch import needs_autograd, resolve_impl
-from .precision import statistics_dtype
+from .norm_elementwise import normalize, normalize_backward
+from .norm_split import split_grad_terms, split_statistics
+from .utils import statistics_dtype
 
 
 def _per_sample(v: torch.Tensor, channels: int) -> torch.Tensor:  # (B,) -> (B, C) view, channel stride 0
@@ -35,8 +36,8 @@ def _layer_norm_forward(
     activation: str, eps: float,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:  # y; mean, rstd, std (B,) fp32
     batch, channels = x.shape[:2]
-    mean, rstd, std = norm_act.split_statistics(x, eps, per_sample=True)
-    y = norm_act.normalize(
+    mean, rstd, std = split_statistics(x, eps, per_sample=True)
+    y = normalize(
         x, _per_sample(mean, channels), _per_sample(rstd, channels),
         _per_channel(gamma, batch), _per_channel(beta, batch), None, activation, batch,
     )
@@ -53,9 +54,9 @@ def _layer_norm_backward(
     batch, channels = x.shape[:2]
     mean_bc, rstd_bc = _per_sample(mean, channels), _per_sample(rstd, channels)
     gamma_bc, beta_bc = _per_channel(gamma, batch), _per_channel(beta, batch)
-    coef, sum_dy, sum_dy_xhat = norm_act.split_grad_terms(
+    coef, sum_dy, sum_dy_xhat = split_grad_terms(
         grad, x, mean_bc, rstd_bc, std, gamma_bc, beta_bc, activation)
-    dx = norm_act.normalize_backward(grad, x, mean_bc, rstd_bc, gamma_bc, beta_bc, coef, activation)
+    dx = normalize_backward(grad, x, mean_bc, rstd_bc, gamma_bc, beta_bc, coef, activation)
     return dx, sum_dy_xhat.sum(0), sum_dy.sum(0)
 
 

@@ -2,9 +2,9 @@
 
 Every convolution of MUNIT's generator reads a padded copy of its input (reflect, 1 to 3
 pixels). PyTorch's own padding kernel moves those bytes at a small fraction of the GPU's
-bandwidth (on an H200 it took 21% of a graphed fp16 generator's device time at 256x256,
-more than all normalizations together), so the kernel path pads with the Triton kernel below,
-forward and backward.
+bandwidth, which makes padding a large share of a generator's device time once its norms are
+fused (benches/test_bench_pad.py and test_bench_generator_kernels.py measure both), so the
+kernel path pads with the Triton kernel below, forward and backward.
 
 The kernel writes each output element once and reads its source through the reflected or
 clamped index; NCHW programs write runs of one output plane, channels_last tiles run along C
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .dispatch import needs_autograd, resolve_impl
-from .norm_act import cdiv, is_channels_last, next_power_of_2
+from .utils import cdiv, is_channels_last, next_power_of_2
 
 try:
     import triton
@@ -68,7 +68,7 @@ if triton is not None:
     ):
         # x: (planes, H, W) contiguous; y: (planes, HO, WO) contiguous. Program (plane, chunk) writes
         # BLOCK consecutive elements of its output plane: the stores are contiguous and the loads
-        # follow them along each row (2-D tiles along W measured 1.9-2.7x slower on an H200).
+        # follow them along each row (2-D tiles along W were slower).
         plane = tl.program_id(0).to(tl.int64)
         index = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
         mask = index < HO * WO

@@ -40,7 +40,9 @@ def make_activation(name: str) -> Optional[nn.Module]:
 class ReflectionPad2d(nn.ReflectionPad2d):
     """nn.ReflectionPad2d through the padding kernel (``kernels.pad2d``) where it applies."""
 
-    impl = "auto"  # set per layer by set_kernel_impl, as for the norms
+    def __init__(self, padding):
+        super().__init__(padding)
+        self.impl = "auto"  # "auto" | "triton" | "ref", set per layer by set_kernel_impl
 
     def forward(self, x):  # (B, C, H, W) -> (B, C, H + top + bottom, W + left + right)
         return kernels.pad2d(x, self.padding, "reflect", self.impl)
@@ -49,7 +51,9 @@ class ReflectionPad2d(nn.ReflectionPad2d):
 class ReplicationPad2d(nn.ReplicationPad2d):
     """nn.ReplicationPad2d through the padding kernel (``kernels.pad2d``) where it applies."""
 
-    impl = "auto"
+    def __init__(self, padding):
+        super().__init__(padding)
+        self.impl = "auto"
 
     def forward(self, x):  # (B, C, H, W) -> (B, C, H + top + bottom, W + left + right)
         return kernels.pad2d(x, self.padding, "replicate", self.impl)
@@ -122,6 +126,11 @@ class LayerNorm(nn.Module):
 
     def _beta(self, x):
         return self.beta if self.affine else x.new_zeros(x.shape[1])
+
+
+# The layers that choose between a Triton kernel and its PyTorch reference: each holds that
+# choice in ``impl`` (a plain attribute, not in the state dict); set_kernel_impl sets it on these.
+KERNEL_LAYERS = (ReflectionPad2d, ReplicationPad2d, AdaptiveInstanceNorm2d, InstanceNorm2d, LayerNorm)
 
 
 def make_norm(name: str, dim: int, one_d: bool = False) -> Optional[nn.Module]:

@@ -197,11 +197,14 @@ class AdaINGen(nn.Module):
 
 
 def set_kernel_impl(module: nn.Module, impl: str) -> None:
-    """Set ``impl`` ("auto" | "triton" | "ref") on every fused-normalization layer below ``module``."""
+    """Set ``impl`` ("auto" | "triton" | "ref") on every kernel layer below ``module``: the
+    padding and normalization layers of ``blocks.KERNEL_LAYERS``."""
     from munit_fast.kernels import IMPLS
+
+    from .blocks import KERNEL_LAYERS
 
     if impl not in IMPLS:
         raise MunitError(f"kernel impl must be one of {'/'.join(IMPLS)}, got {impl!r}")
     for m in module.modules():
-        if hasattr(m, "impl"):
+        if isinstance(m, KERNEL_LAYERS):
             m.impl = impl

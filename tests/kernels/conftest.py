@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from munit_fast.kernels import norm_act
+from munit_fast.kernels import norm_elementwise, norm_fused, norm_split
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +31,10 @@ def kernel_path(request, monkeypatch):
     LayerNorm always takes the split reduction: there the two cases are default and tiny tiles.
     """
     if request.param == "split":
-        monkeypatch.setattr(norm_act, "MAX_FUSED_TILE", 0)
-        monkeypatch.setattr(norm_act, "SPLIT_TILE_NCHW", (2, 64))
-        monkeypatch.setattr(norm_act, "SPLIT_TILE_CHANNELS_LAST", (4, 32))
-        monkeypatch.setattr(norm_act, "FINALIZE_BLOCK", 2)
+        monkeypatch.setattr(norm_fused, "MAX_FUSED_TILE", 0)
+        monkeypatch.setattr(norm_split, "SPLIT_TILE_NCHW", (2, 64))
+        monkeypatch.setattr(norm_split, "SPLIT_TILE_CHANNELS_LAST", (4, 32))
+        monkeypatch.setattr(norm_split, "FINALIZE_BLOCK", 2)
     return request.param
 
 
@@ -42,7 +42,7 @@ def kernel_path(request, monkeypatch):
 def many_chunk_rows(monkeypatch):
     """The split path with rows cut into more chunks than the elementwise pass adds up itself,
     so the statistics (forward) and dx coefficients (backward) come from the finalize kernels."""
-    monkeypatch.setattr(norm_act, "MAX_FUSED_TILE", 0)
-    monkeypatch.setattr(norm_act, "SPLIT_TILE_NCHW", (2, 32))
-    monkeypatch.setattr(norm_act, "SPLIT_TILE_CHANNELS_LAST", (4, 32))
-    monkeypatch.setattr(norm_act, "MAX_SPLITS_FROM_SUMS", 1)
+    monkeypatch.setattr(norm_fused, "MAX_FUSED_TILE", 0)
+    monkeypatch.setattr(norm_split, "SPLIT_TILE_NCHW", (2, 32))
+    monkeypatch.setattr(norm_split, "SPLIT_TILE_CHANNELS_LAST", (4, 32))
+    monkeypatch.setattr(norm_elementwise, "MAX_SPLITS_FROM_SUMS", 1)

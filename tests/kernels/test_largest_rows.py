@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from munit_fast.kernels import adain, adain_ref, instance_norm, instance_norm_ref, norm_act
+from munit_fast.kernels import adain, adain_ref, instance_norm, instance_norm_ref, norm_elementwise, norm_split
 
 from kernel_checks import DEVICE, assert_matches_reference, make, requires_triton
 
@@ -31,13 +31,13 @@ def big_interpreter_tiles(monkeypatch):
         return
     import triton
 
-    monkeypatch.setattr(norm_act, "SPLIT_TILE_NCHW", (1, INTERPRETER_TILE))
-    monkeypatch.setattr(norm_act, "SPLIT_TILE_CHANNELS_LAST", (2, INTERPRETER_TILE // 2))
+    monkeypatch.setattr(norm_split, "SPLIT_TILE_NCHW", (1, INTERPRETER_TILE))
+    monkeypatch.setattr(norm_split, "SPLIT_TILE_CHANNELS_LAST", (2, INTERPRETER_TILE // 2))
     tiles = {"nchw": [triton.Config({"BLOCK_C": 1, "BLOCK_HW": INTERPRETER_TILE}, num_warps=4)],
              "channels_last": [triton.Config({"BLOCK_C": 2, "BLOCK_HW": INTERPRETER_TILE // 2}, num_warps=4)]}
     for layout in tiles:
         for kernel in (f"_normalize_{layout}", f"_normalize_backward_{layout}"):
-            monkeypatch.setattr(getattr(norm_act, kernel), "configs", tiles[layout])
+            monkeypatch.setattr(getattr(norm_elementwise, kernel), "configs", tiles[layout])
 
 
 def in_fp64(ref):
