@@ -20,8 +20,16 @@ import torch
 
 from .norm_split import grad_terms_from_sums, statistics_from_sums
 from .utils import (
-    TUNING_KEY, activation_code, cdiv, empty_like_layout, empty_statistics, is_channels_last, per_row_view,
-    rows_view, triton_interpreting, tuning_configs,
+    TUNING_KEY,
+    activation_code,
+    cdiv,
+    empty_like_layout,
+    empty_statistics,
+    is_channels_last,
+    per_row_view,
+    rows_view,
+    triton_interpreting,
+    tuning_configs,
 )
 
 try:
@@ -180,12 +188,12 @@ if triton is not None:
     # The elementwise passes, autotuned over tiles shaped for each layout.
     _normalize_nchw = triton.autotune(
         _tile_configs(ELEMENTWISE_TILES_NCHW, INTERPRETER_TILE_NCHW), key=TUNING_KEY)(_normalize_kernel)
-    _normalize_channels_last = triton.autotune(
-        _tile_configs(ELEMENTWISE_TILES_CHANNELS_LAST, INTERPRETER_TILE_CHANNELS_LAST), key=TUNING_KEY)(_normalize_kernel)
+    _CHANNELS_LAST_TILES = _tile_configs(ELEMENTWISE_TILES_CHANNELS_LAST, INTERPRETER_TILE_CHANNELS_LAST)
+    _normalize_channels_last = triton.autotune(_CHANNELS_LAST_TILES, key=TUNING_KEY)(_normalize_kernel)
     _normalize_backward_nchw = triton.autotune(
         _tile_configs(ELEMENTWISE_TILES_NCHW, INTERPRETER_TILE_NCHW), key=TUNING_KEY)(_normalize_backward_kernel)
-    _normalize_backward_channels_last = triton.autotune(
-        _tile_configs(ELEMENTWISE_TILES_CHANNELS_LAST, INTERPRETER_TILE_CHANNELS_LAST), key=TUNING_KEY)(_normalize_backward_kernel)
+    _normalize_backward_channels_last = triton.autotune(_CHANNELS_LAST_TILES, key=TUNING_KEY)(
+        _normalize_backward_kernel)
 
 
 def _elementwise_grid(batch: int, c: int, hw: int):

@@ -21,8 +21,18 @@ from typing import List, Optional, Tuple
 import torch
 
 from .utils import (
-    TUNING_KEY, WARP_CHOICES, activation_code, autotuning, cdiv, empty_like_layout, empty_statistics,
-    is_channels_last, next_power_of_2, per_row_view, rows_view, triton_interpreting,
+    TUNING_KEY,
+    WARP_CHOICES,
+    activation_code,
+    autotuning,
+    cdiv,
+    empty_like_layout,
+    empty_statistics,
+    is_channels_last,
+    next_power_of_2,
+    per_row_view,
+    rows_view,
+    triton_interpreting,
 )
 
 try:
@@ -59,7 +69,8 @@ def _prune_row_splits(configs, named_args, **kwargs):
 
 if triton is not None:
 
-    @triton.autotune(configs=_fused_configs(), key=TUNING_KEY, prune_configs_by={"early_config_prune": _prune_row_splits})
+    @triton.autotune(configs=_fused_configs(), key=TUNING_KEY,
+                     prune_configs_by={"early_config_prune": _prune_row_splits})
     @triton.jit
     def _fused_forward_kernel(
         x_ptr, sxb, sxc, sxhw,  # (B or 1, C, HW), any float dtype
@@ -104,7 +115,8 @@ if triton is not None:
         tl.store(mean_ptr + b * C + c64, mean, mask=c_mask)
         tl.store(rstd_ptr + b * C + c64, rstd, mask=c_mask)
 
-    @triton.autotune(configs=_fused_configs(), key=TUNING_KEY, prune_configs_by={"early_config_prune": _prune_row_splits})
+    @triton.autotune(configs=_fused_configs(), key=TUNING_KEY,
+                     prune_configs_by={"early_config_prune": _prune_row_splits})
     @triton.jit
     def _fused_backward_kernel(
         x_ptr, sxb, sxc, sxhw,  # (B or 1, C, HW)

@@ -18,8 +18,16 @@ from typing import List, Optional, Tuple
 import torch
 
 from .utils import (
-    TUNING_KEY, WARP_CHOICES, activation_code, cdiv, empty_statistics, is_channels_last, next_power_of_2,
-    per_row_view, rows_view, tuning_configs,
+    TUNING_KEY,
+    WARP_CHOICES,
+    activation_code,
+    cdiv,
+    empty_statistics,
+    is_channels_last,
+    next_power_of_2,
+    per_row_view,
+    rows_view,
+    tuning_configs,
 )
 
 try:

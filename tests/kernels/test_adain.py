@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from kernel_checks import ACTIVATIONS, DTYPE_TOLERANCES, assert_matches_reference, make, requires_triton
 
 from munit_fast.kernels import adain, adain_ref, norm_split
-
-from kernel_checks import ACTIVATIONS, DTYPE_TOLERANCES, assert_matches_reference, make, requires_triton
 
 pytestmark = requires_triton
 
@@ -56,7 +55,8 @@ def test_batch_of_styles_broadcasts_one_content_map(activation, kernel_path):
     """x with batch 1 against K = 3 styles; the residual too."""
     x, residual = make((1, 4, 6, 5)), make((1, 4, 6, 5))
     scale, bias = make((3, 4)), make((3, 4))
-    y = assert_matches_reference(_fast(activation, True), _ref(activation, True), [x, scale, bias, residual], 1e-5, 1e-5)
+    inputs = [x, scale, bias, residual]
+    y = assert_matches_reference(_fast(activation, True), _ref(activation, True), inputs, 1e-5, 1e-5)
     assert y.shape == (3, 4, 6, 5)
 
 

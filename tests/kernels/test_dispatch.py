@@ -6,11 +6,10 @@ import sys
 
 import pytest
 import torch
+from kernel_checks import make, requires_triton
 
 from munit_fast.errors import MunitError
 from munit_fast.kernels import adain, adain_ref, resolve_impl, triton_available
-
-from kernel_checks import make, requires_triton
 
 
 def test_auto_uses_triton_only_on_cuda():
@@ -72,16 +71,18 @@ def test_tracing_sees_the_reference_ops():
 
 @requires_triton
 def test_backend_names_say_whether_the_kernels_run(monkeypatch, reference_generators):
-    """A backend's name says whether its normalizations run the Triton kernels: `auto` picks them
-    on CUDA only, `triton` always (in the interpreter on a CPU), MUNIT_FAST_KERNELS=ref never."""
+    """A backend's name says whether its normalizations run the Triton kernels: the default (the
+    reference ops) never, `auto` on CUDA only, `triton` always (in the interpreter on a CPU),
+    MUNIT_FAST_KERNELS=ref never."""
     from munit_fast.runtime import EagerBackend
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    assert EagerBackend(*reference_generators, device=device).name == ("triton-fp32" if device == "cuda" else "eager-fp32")
+    assert EagerBackend(*reference_generators, device=device).name == "eager-fp32"  # the reference ops everywhere
     assert EagerBackend(*reference_generators, device=device, kernels="triton").name == "triton-fp32"
-    assert EagerBackend(*reference_generators, device=device, kernels="ref").name == "eager-fp32"
+    auto = EagerBackend(*reference_generators, device=device, kernels="auto").name
+    assert auto == ("triton-fp32" if device == "cuda" else "eager-fp32")
     monkeypatch.setenv("MUNIT_FAST_KERNELS", "ref")
-    assert EagerBackend(*reference_generators, device=device).name == "eager-fp32"
+    assert EagerBackend(*reference_generators, device=device, kernels="auto").name == "eager-fp32"
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning", "ignore::UserWarning")

@@ -5,13 +5,12 @@ import copy
 
 import pytest
 import torch
+from kernel_checks import DEVICE, make, requires_triton
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from munit_fast import kernels
 from munit_fast.model.blocks import ResBlock
 from munit_fast.model.generator import set_kernel_impl
-
-from kernel_checks import DEVICE, make, requires_triton
 
 pytestmark = requires_triton
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from kernel_checks import DTYPE_TOLERANCES, assert_matches_reference, make, requires_triton
 
 from munit_fast.kernels import instance_norm, instance_norm_ref, norm_split
-
-from kernel_checks import DTYPE_TOLERANCES, assert_matches_reference, make, requires_triton
 
 pytestmark = requires_triton
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from kernel_checks import DEVICE, assert_matches_reference, make, requires_triton
 
 from munit_fast.kernels import adain, adain_ref, instance_norm, instance_norm_ref, norm_elementwise, norm_split
-
-from kernel_checks import DEVICE, assert_matches_reference, make, requires_triton
 
 pytestmark = requires_triton
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from kernel_checks import DTYPE_TOLERANCES, assert_matches_reference, make, requires_triton
 
 from munit_fast.kernels import layer_norm, layer_norm_ref
-
-from kernel_checks import DTYPE_TOLERANCES, assert_matches_reference, make, requires_triton
 
 pytestmark = requires_triton
 

@@ -34,12 +34,13 @@ for ptr, acc in (("*fp16", tl.float32), ("*bf16", tl.float32), ("*fp32", tl.floa
         readers = dict(TOP=top, BOTTOM=bottom, LEFT=left, RIGHT=right, REFLECT=reflect,
                        READERS_H=P._readers(top, bottom, reflect), READERS_W=P._readers(left, right, reflect), ACC=acc)
         sizes = {name: "i32" for name in ("H", "W", "HO", "WO")}
-        compile_ptx(P._pad_nchw, dict(x_ptr=ptr, y_ptr=ptr, TOP="i32", LEFT="i32", **sizes), dict(REFLECT=reflect, BLOCK=1024))
+        compile_ptx(P._pad_nchw, dict(x_ptr=ptr, y_ptr=ptr, TOP="i32", LEFT="i32", **sizes),
+                    dict(REFLECT=reflect, BLOCK=1024))
         compile_ptx(P._pad_channels_last, dict(x_ptr=ptr, y_ptr=ptr, C="i32", TOP="i32", LEFT="i32", TILES_P="i32",
                                                TILES_C="i32", **sizes), dict(REFLECT=reflect, BLOCK_P=32, BLOCK_C=64))
         compile_ptx(P._pad_backward_nchw, dict(gy_ptr=ptr, gx_ptr=ptr, **sizes), dict(readers, BLOCK=1024))
-        ptx = compile_ptx(P._pad_backward_channels_last, dict(gy_ptr=ptr, gx_ptr=ptr, C="i32", TILES_P="i32",
-                                                              TILES_C="i32", **sizes), dict(readers, BLOCK_P=32, BLOCK_C=64))
+        signature = dict(gy_ptr=ptr, gx_ptr=ptr, C="i32", TILES_P="i32", TILES_C="i32", **sizes)
+        ptx = compile_ptx(P._pad_backward_channels_last, signature, dict(readers, BLOCK_P=32, BLOCK_C=64))
         assert re.search(r"\bst\.global", ptx), "the backward stores nothing"
         count += 4
 print(f"compiled {count}")
@@ -49,6 +50,7 @@ print(f"compiled {count}")
 def test_padding_kernels_compile_for_sm_90():
     environment = {key: value for key, value in os.environ.items() if key != "TRITON_INTERPRET"}
     environment["TRITON_DEFAULT_FP_FUSION"] = "1"  # Triton's default; set to silence its notice
-    result = subprocess.run([sys.executable, "-c", SCRIPT], env=environment, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-c", SCRIPT], env=environment, capture_output=True, text=True,
+                            timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "compiled 32" in result.stdout
