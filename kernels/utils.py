@@ -125,13 +125,17 @@ def rows_view(
 
 
 def per_row_view(
-    *tensors: Optional[torch.Tensor],  # (B, C) each, with the same strides; all or none None
+    *tensors: Optional[torch.Tensor],  # (B, C) each; all or none None
     stand_in: Optional[torch.Tensor] = None,  # passed in their place when they are None
 ) -> tuple:
     """Kernel arguments (*tensors, stride_b, stride_c) of (B, C) tensors holding one value per
-    row (scale and bias, mean and rstd); without them, ``stand_in`` for each and strides 0."""
+    row (scale and bias, mean and rstd); without them, ``stand_in`` for each and strides 0. The
+    kernels read every tensor with one pair of strides: tensors laid out differently are copied
+    to one layout first."""
     if tensors[0] is None:
         return (stand_in,) * len(tensors) + (0, 0)
+    if any(t.stride() != tensors[0].stride() for t in tensors[1:]):
+        tensors = tuple(t.contiguous() for t in tensors)
     return (*tensors, *tensors[0].stride())
 
 

@@ -60,6 +60,20 @@ def test_batch_of_styles_broadcasts_one_content_map(activation, kernel_path):
     assert y.shape == (3, 4, 6, 5)
 
 
+def test_scale_and_bias_of_different_layouts(kernel_path):
+    """bias transposed in memory (strides (1, B)) while scale is contiguous: each read right."""
+    def transposed(x, scale, bias_t):  # bias_t (C, B): its transpose is a (B, C) view
+        return x, scale, bias_t.t()
+
+    def fast(x, scale, bias_t):
+        return adain(*transposed(x, scale, bias_t), "relu", None, impl="triton")
+
+    def ref(x, scale, bias_t):
+        return adain_ref(*transposed(x, scale, bias_t), "relu", None)
+
+    assert_matches_reference(fast, ref, [make((3, 4, 6, 5)), make((3, 4)), make((4, 3))], 1e-5, 1e-5)
+
+
 @pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
 def test_batch_expanded_inputs(channels_last, kernel_path):
     """x and residual given as stride-0 views ``t.expand(K, ...)``, as the decoder passes them."""
