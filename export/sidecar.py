@@ -26,12 +26,13 @@ class EngineInfo:
     tensorrt_version: str
     gpu_name: str
     compute_capability: str  # "8.7"
-    profiles: Dict[str, List[List[int]]]  # input name -> [min, opt, max]
+    profiles: Dict[str, List[List[int]]]  # input name -> [min, opt, max] of the first profile
     onnx_sha256: str
     strongly_typed: bool = False
     dla_core: Optional[int] = None
     munit_fast_version: str = ""
     metadata: Dict[str, str] = field(default_factory=dict)  # the ONNX graph's metadata_props
+    extra_profiles: List[Dict[str, List[List[int]]]] = field(default_factory=list)  # static sizes after the first
     sidecar_version: int = SIDECAR_VERSION
 
 
@@ -75,10 +76,23 @@ def check_compatible(info: EngineInfo, engine_path: str, tensorrt_version: str, 
                          f"{info.compute_capability}), this GPU is {gpu_name} ({compute_capability}); {rebuild}")
 
 
-def check_shape_in_profile(info: EngineInfo, engine_path: str, name: str, shape) -> None:
-    """One-line error when an input shape lies outside the engine's optimization profile."""
-    low, _, high = info.profiles[name]
-    if len(shape) != len(low) or any(s < lo or s > hi for s, lo, hi in zip(shape, low, high)):
-        show = lambda s: "x".join(map(str, s))  # noqa: E731
-        raise MunitError(f"engine {engine_path} input {name!r} takes shapes {show(low)} to {show(high)}, got "
-                         f"{show(shape)}; rebuild it with larger --shapes / --styles")
+def _fits(profile: Dict[str, List[List[int]]], shapes: Dict[str, tuple]) -> bool:
+    for name, shape in shapes.items():
+        low, _, high = profile[name]
+        if len(shape) != len(low) or any(s < lo or s > hi for s, lo, hi in zip(shape, low, high)):
+            return False
+    return True
+
+
+def profile_for(info: EngineInfo, engine_path: str, shapes: Dict[str, tuple]) -> int:
+    """The index of the first optimization profile that takes these input shapes, or one line
+    naming what the engine takes."""
+    profiles = [info.profiles] + list(info.extra_profiles)
+    for index, profile in enumerate(profiles):
+        if _fits(profile, shapes):
+            return index
+    show = lambda s: "x".join(map(str, s))  # noqa: E731
+    takes = "; ".join(", ".join(f"{name} {show(p[name][0])} to {show(p[name][2])}" for name in shapes)
+                      for p in profiles)
+    got = ", ".join(f"{name} {show(shape)}" for name, shape in shapes.items())
+    raise MunitError(f"engine {engine_path} takes {takes}; got {got}; rebuild it with other --shapes / --styles")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Dict, List, Optional, Tuple, Union
 
 import onnx
 import torch
@@ -32,7 +32,7 @@ from .files import sha256_file
 from .onnx_export import graph_filename, read_metadata
 from .sidecar import EngineInfo, write_sidecar
 from .tensorrt_env import gpu_identity, import_tensorrt, tensorrt_major
-from .trt_profiles import ImageProfile, graph_profile
+from .trt_profiles import ImageProfile, Shape, build_profiles
 
 ENGINE_PRECISIONS = ("fp32", "fp16", "int8")  # what TensorRT builds
 NORM_SCOPE = "/norm/"
@@ -41,7 +41,8 @@ NORM_SCOPE = "/norm/"
 @dataclass
 class BuildOptions:
     precision: str = "fp16"
-    images: Optional[ImageProfile] = None  # default: 1x C x 256x256 to 1x C x 720x1280
+    # a range, or static sizes (one profile each); default: 1 x C x 256x256 to 1 x C x 720x1280
+    images: Union[ImageProfile, List[Shape], None] = None
     styles: int = 1
     calib: Optional[str] = None  # folder of images or a video (int8, TensorRT 10)
     calib_images: int = 64
@@ -50,6 +51,16 @@ class BuildOptions:
     dla_core: Optional[int] = None
     workspace_gib: Optional[float] = None
     device: str = "cuda"
+
+
+def dla_layer_count(config, network) -> Tuple[int, int]:
+    """(layers the DLA can run, all layers) of a network, from the builder config's per-layer answer."""
+    layers = [network.get_layer(i) for i in range(network.num_layers)]
+    return sum(1 for layer in layers if config.can_run_on_DLA(layer)), len(layers)
+
+
+def _listed(profile) -> Dict[str, List[List[int]]]:
+    return {name: [list(s) for s in shapes] for name, shapes in profile.items()}
 
 
 def has_qdq(model: onnx.ModelProto) -> bool:
@@ -126,9 +137,7 @@ def build_engine(onnx_path: str, engine_path: str, options: BuildOptions) -> Eng
         raise MunitError(f"--onnx {onnx_path}: no such file")
     model = onnx.load(onnx_path)
     meta = read_metadata(model)
-    channels = int(meta["input_dim"])
-    images = options.images or ImageProfile((1, channels, 256, 256), (1, channels, 720, 1280), (1, channels, 720, 1280))
-    profile = graph_profile(meta, images, options.styles)
+    profiles = build_profiles(meta, options.images, options.styles, options.dla_core is not None)
     strongly_typed = tensorrt_major(trt) >= 11
     check_build_request(meta, model, options, strongly_typed)
 
@@ -141,10 +150,13 @@ def build_engine(onnx_path: str, engine_path: str, options: BuildOptions) -> Eng
     if options.workspace_gib:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(options.workspace_gib * (1 << 30)))
 
-    trt_profile = builder.create_optimization_profile()
-    for name, (low, opt, high) in profile.items():
-        trt_profile.set_shape(name, low, opt, high)
-    config.add_optimization_profile(trt_profile)
+    trt_profiles = []
+    for profile in profiles:
+        trt_profile = builder.create_optimization_profile()
+        for name, (low, opt, high) in profile.items():
+            trt_profile.set_shape(name, low, opt, high)
+        config.add_optimization_profile(trt_profile)
+        trt_profiles.append(trt_profile)
 
     if not strongly_typed:
         if options.precision in ("fp16", "int8"):
@@ -154,8 +166,8 @@ def build_engine(onnx_path: str, engine_path: str, options: BuildOptions) -> Eng
         if options.precision == "int8":
             config.set_flag(trt.BuilderFlag.INT8)
             if not has_qdq(model):
-                config.int8_calibrator = _calibrator(trt, meta, onnx_path, profile, options, device)
-                config.set_calibration_profile(trt_profile)
+                config.int8_calibrator = _calibrator(trt, meta, onnx_path, profiles[0], options, device)
+                config.set_calibration_profile(trt_profiles[0])
 
     if options.dla_core is not None:
         if builder.num_DLA_cores == 0:
@@ -165,6 +177,9 @@ def build_engine(onnx_path: str, engine_path: str, options: BuildOptions) -> Eng
         config.default_device_type = trt.DeviceType.DLA
         config.DLA_core = options.dla_core
         config.set_flag(trt.BuilderFlag.GPU_FALLBACK)  # pinned fp32 layers and unsupported ops run on the GPU
+        on_dla, total = dla_layer_count(config, network)
+        print(f"{os.path.basename(onnx_path)}: {on_dla} of {total} layers run on DLA core {options.dla_core}, "
+              f"{total - on_dla} fall back to the GPU")
 
     cache_bytes = b""
     if options.timing_cache and os.path.isfile(options.timing_cache):
@@ -182,7 +197,7 @@ def build_engine(onnx_path: str, engine_path: str, options: BuildOptions) -> Eng
     info = EngineInfo(
         part=meta["part"], direction=meta["direction"], precision=options.precision, tensorrt_version=trt.__version__,
         gpu_name=gpu_name, compute_capability=capability,
-        profiles={name: [list(s) for s in shapes] for name, shapes in profile.items()},
+        profiles=_listed(profiles[0]), extra_profiles=[_listed(p) for p in profiles[1:]],
         onnx_sha256=sha256_file(onnx_path), strongly_typed=strongly_typed, dla_core=options.dla_core,
         munit_fast_version=munit_fast.__version__, metadata=dict(meta))
     write_sidecar(engine_path, info)

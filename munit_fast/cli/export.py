@@ -39,7 +39,8 @@ def add_parser(subparsers):
     t.add_argument("--calib-images", type=int, default=64, help="calibration images to use (default 64)")
     t.add_argument("--calib-cache", help="calibration table file, read when present and written after")
     t.add_argument("--shapes", default=None,
-                   help="image shapes MIN:MAX or MIN:OPT:MAX, e.g. 1x3x256x256:1x3x720x1280 (the default)")
+                   help="image shapes MIN:MAX or MIN:OPT:MAX, e.g. 1x3x256x256:1x3x720x1280 (the default), or "
+                        "static sizes S1,S2,... (one profile each; the only form --dla-core takes)")
     t.add_argument("--styles", type=int, default=1, help="most styles decoded per content map (decoder)")
     t.add_argument("--timing-cache", help="timing cache file, read when present and updated after the build")
     t.add_argument("--dla-core", type=int, help="build for this DLA core (Jetson), GPU fallback on")
@@ -88,12 +89,12 @@ def _onnx(args) -> int:
 
 def _trt(args) -> int:
     from munit_fast.export.trt_build import BuildOptions, build_engine
-    from munit_fast.export.trt_profiles import format_shape, parse_shapes
+    from munit_fast.export.trt_profiles import format_shape, parse_shapes_option
 
     if args.calib and not args.int8:
         raise MunitError("--calib is for --int8 builds")
     precision = "int8" if args.int8 else ("fp16" if args.fp16 else "fp32")
-    options = BuildOptions(precision=precision, images=parse_shapes(args.shapes) if args.shapes else None,
+    options = BuildOptions(precision=precision, images=parse_shapes_option(args.shapes) if args.shapes else None,
                            styles=args.styles, calib=args.calib, calib_images=args.calib_images,
                            calib_cache=args.calib_cache, timing_cache=args.timing_cache, dla_core=args.dla_core,
                            workspace_gib=args.workspace, device=args.device)

@@ -1,6 +1,7 @@
 """Engine sidecar JSON: round trip, and one-line errors for a mismatching TensorRT, GPU or shape."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -9,7 +10,7 @@ from munit_fast.errors import MunitError
 from munit_fast.export.sidecar import (
     EngineInfo,
     check_compatible,
-    check_shape_in_profile,
+    profile_for,
     read_sidecar,
     sidecar_path,
     write_sidecar,
@@ -46,9 +47,20 @@ def test_mismatching_gpu(tmp_path):
 
 
 def test_shape_outside_profile():
-    check_shape_in_profile(info(), "e.engine", "content", (1, 256, 100, 100))
-    with pytest.raises(MunitError, match=r"'style' takes shapes 1x8 to 4x8, got 5x8"):
-        check_shape_in_profile(info(), "e.engine", "style", (5, 8))
+    assert profile_for(info(), "e.engine", {"content": (1, 256, 100, 100), "style": (2, 8)}) == 0
+    with pytest.raises(MunitError, match=r"takes content .*, style 1x8 to 4x8; got content 1x256x100x100, style 5x8"):
+        profile_for(info(), "e.engine", {"content": (1, 256, 100, 100), "style": (5, 8)})
+
+
+def test_static_profiles_are_chosen_by_shape():
+    """DLA engines: one static profile per size; each call runs under the profile of its shapes."""
+    small = {"content": [[1, 256, 64, 64]] * 3, "style": [[4, 8]] * 3}
+    large = {"content": [[1, 256, 180, 320]] * 3, "style": [[4, 8]] * 3}
+    engine = dataclasses.replace(info(), profiles=small, extra_profiles=[large])
+    assert profile_for(engine, "e.engine", {"content": (1, 256, 180, 320), "style": (4, 8)}) == 1
+    assert profile_for(engine, "e.engine", {"content": (1, 256, 64, 64), "style": (4, 8)}) == 0
+    with pytest.raises(MunitError, match="rebuild it with other --shapes"):
+        profile_for(engine, "e.engine", {"content": (1, 256, 64, 64), "style": (3, 8)})
 
 
 def test_missing_and_corrupt_sidecars(tmp_path):

@@ -69,3 +69,44 @@ def test_styles_at_least_one_and_known_part():
 
 def parse_shape_profile():
     return ImageProfile(*[parse_shape("1x3x64x64")] * 3)
+
+
+def test_static_sizes_give_one_profile_each():
+    from munit_fast.export.trt_profiles import build_profiles, parse_shapes_option
+
+    sizes = parse_shapes_option("1x3x256x256,1x3x720x1280")
+    assert sizes == [(1, 3, 256, 256), (1, 3, 720, 1280)]
+    profiles = build_profiles(meta("decoder"), sizes, 4, dla=True)
+    assert [p["content"] for p in profiles] == [((1, 256, 64, 64),) * 3, ((1, 256, 180, 320),) * 3]
+    assert all(p["style"] == ((4, 8),) * 3 for p in profiles)  # exactly K styles: min = opt = max
+    encoder = build_profiles(meta("content_encoder"), sizes, 1, dla=True)
+    assert encoder[1]["image"] == ((1, 3, 720, 1280),) * 3
+
+
+def test_dla_refuses_a_range_and_defaults_to_one_static_size():
+    from munit_fast.export.trt_profiles import build_profiles
+
+    with pytest.raises(MunitError, match=r"DLA runs static shapes only.*--shapes 1x3x256x256,1x3x720x1280"):
+        build_profiles(meta("content_encoder"), parse_shapes("1x3x256x256:1x3x720x1280"), 1, dla=True)
+    assert build_profiles(meta("content_encoder"), None, 1, dla=True) == [{"image": ((1, 3, 256, 256),) * 3}]
+    # a single size is static already, so it is not a range
+    single = build_profiles(meta("content_encoder"), parse_shapes("1x3x64x64"), 1, dla=True)
+    assert single[0]["image"][0] == (1, 3, 64, 64)
+    # on the GPU the default stays the dynamic range
+    assert build_profiles(meta("content_encoder"), None, 1, dla=False)[0]["image"][2] == (1, 3, 720, 1280)
+
+
+def test_dla_layer_count_reads_the_builder_config():
+    from munit_fast.export.trt_build import dla_layer_count
+
+    class Network:
+        num_layers = 5
+
+        def get_layer(self, i):
+            return f"layer{i}"
+
+    class Config:
+        def can_run_on_DLA(self, layer):  # noqa: N802 (TensorRT's method name)
+            return layer != "layer3"
+
+    assert dla_layer_count(Config(), Network()) == (4, 5)

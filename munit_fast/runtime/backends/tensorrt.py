@@ -15,7 +15,7 @@ import torch
 
 from munit_fast.errors import MunitError
 from munit_fast.export.graphs import SPLIT_PARTS
-from munit_fast.export.sidecar import check_compatible, check_shape_in_profile, read_sidecar
+from munit_fast.export.sidecar import check_compatible, profile_for, read_sidecar
 from munit_fast.export.tensorrt_env import gpu_identity, import_tensorrt
 
 
@@ -39,24 +39,26 @@ class TrtEngine:
         if self.engine is None:
             raise MunitError(f"TensorRT cannot deserialize {path}; rebuild it with munit-fast export trt")
         self.context = self.engine.create_execution_context()
+        self.profile = 0  # the optimization profile the context is set to
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
 
     def __call__(self, **inputs: torch.Tensor) -> torch.Tensor:
         """Named fp32 inputs -> the (single) fp32 output, on PyTorch's current stream."""
-        keep = []
         with torch.cuda.device(self.device):
-            for name in self.inputs:
-                tensor = inputs[name].to(self.device, torch.float32).contiguous()
-                check_shape_in_profile(self.info, self.path, name, tuple(tensor.shape))
-                keep.append(tensor)
+            keep = [inputs[name].to(self.device, torch.float32).contiguous() for name in self.inputs]
+            stream = torch.cuda.current_stream(self.device)
+            profile = profile_for(self.info, self.path, {n: tuple(t.shape) for n, t in zip(self.inputs, keep)})
+            if profile != self.profile:  # static sizes (the DLA's): one profile each
+                self.context.set_optimization_profile_async(profile, stream.cuda_stream)
+                self.profile = profile
+            for name, tensor in zip(self.inputs, keep):
                 self.context.set_input_shape(name, tuple(tensor.shape))
                 self.context.set_tensor_address(name, tensor.data_ptr())
             output = self.outputs[0]
             out = torch.empty(tuple(self.context.get_tensor_shape(output)), dtype=torch.float32, device=self.device)
             self.context.set_tensor_address(output, out.data_ptr())
-            stream = torch.cuda.current_stream(self.device)
             if not self.context.execute_async_v3(stream.cuda_stream):
                 raise RuntimeError(f"TensorRT engine {self.path} failed to enqueue")
             for tensor in keep:  # the caching allocator must not reuse inputs before the engine has read them
