@@ -1,12 +1,18 @@
-"""Original-format checkpoints, in both directions.
+"""Original-format checkpoints, in both directions, and their safetensors form.
 
 ``gen_XXXXXXXX.pt`` = ``{'a': gen_a.state_dict(), 'b': gen_b.state_dict()}``, ``dis_XXXXXXXX.pt``
-likewise, ``optimizer.pt`` = ``{'gen': ..., 'dis': ...}``. Files are read with
-``torch.load(..., weights_only=True)`` and written atomically (temporary file, fsync, rename).
+likewise, ``optimizer.pt`` = ``{'gen': ..., 'dis': ...}``. ``.pt`` files are read with
+``torch.load(..., weights_only=True)``; every file is written atomically (temporary file, fsync,
+rename).
+
+safetensors (``gen.safetensors``, ``dis.safetensors``): one file per checkpoint, the original's
+key names under ``a.`` and ``b.`` prefixes (``a.enc_style.model.0.conv.weight``), the key order
+kept in the header's metadata; a file of plain tensors that cannot carry code.
 """
 from __future__ import annotations
 
 import io
+import json
 import os
 import pickle
 import re
@@ -40,11 +46,50 @@ def atomic_save(obj, path: PathLike) -> None:
         handle.write(buffer.getbuffer())
 
 
+SAFETENSORS = ".safetensors"
+_ORDER_KEY = "munit_fast.key_order"
+
+
+def save_safetensors(state: Mapping[str, Mapping[str, torch.Tensor]], path: PathLike) -> None:
+    """{'a': state dict, 'b': state dict} -> one safetensors file with a./b. prefixed keys."""
+    from safetensors.torch import save
+
+    flat = {f"{domain}.{key}": value.detach().contiguous()
+            for domain in ("a", "b") for key, value in state[domain].items()}
+    metadata = {_ORDER_KEY: json.dumps(list(flat)), "format": "pt"}
+    with atomic_open(path) as handle:
+        handle.write(save(flat, metadata=metadata))
+
+
+def _load_safetensors(path: str) -> Dict[str, Dict[str, torch.Tensor]]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(path, framework="pt") as handle:
+            order = json.loads((handle.metadata() or {}).get(_ORDER_KEY, "[]")) or sorted(handle.keys())
+            flat = {key: handle.get_tensor(key) for key in order}
+    except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as exc:
+        raise MunitError(f"checkpoint {path} is not a readable safetensors file ({str(exc).strip() or exc!r}); "
+                         "is it complete?") from None
+    state: Dict[str, Dict[str, torch.Tensor]] = {}
+    for key, value in flat.items():
+        domain, _, name = key.partition(".")
+        if domain not in ("a", "b") or not name:
+            raise MunitError(f"checkpoint {path}: key {key!r} has no a. or b. prefix; munit-fast safetensors "
+                             "checkpoints hold both domains as a.<key> and b.<key> (munit-fast convert writes them)")
+        state.setdefault(domain, {})[name] = value
+    return state
+
+
 def load_file(path: PathLike, map_location="cpu"):
-    """torch.load with weights_only=True and one-line errors for missing, corrupt or unsafe files."""
+    """A checkpoint's content: torch.load with weights_only=True for .pt, safetensors for
+    .safetensors; one-line errors for missing, corrupt or unsafe files."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise MunitError(f"checkpoint not found: {path}")
+    if path.endswith(SAFETENSORS):
+        state = _load_safetensors(path)
+        return {d: {k: v.to(map_location) for k, v in s.items()} for d, s in state.items()}
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:

@@ -17,6 +17,7 @@ LAYERS = [  # lowest first; a layer's modules are named by prefix
     ["munit_fast.kernels"],
     ["munit_fast.model"],
     ["munit_fast.checkpoint"],
+    ["munit_fast.model_folder"],
     ["munit_fast.data"],
     ["munit_fast.export"],
     ["munit_fast.runtime", "munit_fast.training"],

@@ -18,13 +18,17 @@ import torch.distributed as dist
 from munit_fast.config import MunitConfig, dump_config
 from munit_fast.errors import MunitError
 from munit_fast.files import RunLock, atomic_write_text, make_folder, remove_partial_files
+from munit_fast.model_folder import model_card, write_model_folder
 
 from . import distributed
 from .data import PairedBatches, display_images, domain_dataset
 from .outputs import TensorBoardLog, progress_bar, write_html, write_samples
+from .run_info import write_run_info
 from .snapshots import resume as resume_snapshot
 from .snapshots import rng_states, save_snapshot
 from .trainer import MUNITTrainer
+
+MODEL_FOLDER = "model"
 
 
 @dataclass
@@ -36,6 +40,7 @@ class RunOptions:
     resume: bool = False
     seed: int = 0
     progress: bool = True
+    command: str = "munit-fast train"  # recorded in run.json and the model card
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -137,6 +142,7 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
             make_folder(folder)
             remove_partial_files(folder)  # the lock is ours: nothing else writes here
         atomic_write_text(os.path.join(options.output_dir, "config.yaml"), dump_config(config))
+        write_run_info(options.output_dir, options.command)
         log = TensorBoardLog(os.path.join(options.output_dir, "logs"))
         bar = progress_bar(config.max_iter, iterations, options.progress)
         display = {}
@@ -206,4 +212,13 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
             bar.close()
         if log is not None:
             log.close()
+    if group.is_main and last_saved == iterations:
+        write_model(config, options, trainer, iterations)
     return TrainResult(iterations, trainer, stopped_by)
+
+
+def write_model(config: MunitConfig, options: RunOptions, trainer: MUNITTrainer, iterations: int) -> None:
+    """<output_dir>/model: the last snapshot as a shareable model folder (munit_fast.model_folder)."""
+    gen, _, _ = trainer.checkpoint_states(iterations)
+    card = model_card(config, iterations, options.command)
+    write_model_folder(os.path.join(options.output_dir, MODEL_FOLDER), config, gen, card)

@@ -6,8 +6,7 @@ import json
 import os
 
 from munit_fast.cli import options
-from munit_fast.cli.runtime_options import add_runtime_arguments, translator_from_args
-from munit_fast.demo_model import resolve_model
+from munit_fast.cli.runtime_options import add_runtime_arguments, resolve_model, translator_from_args
 from munit_fast.errors import MunitError
 from munit_fast.files import atomic_write_text, check_writable
 

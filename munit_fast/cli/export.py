@@ -4,8 +4,7 @@ from __future__ import annotations
 import os
 
 from munit_fast.cli import options
-from munit_fast.cli.runtime_options import add_device_argument, add_model_arguments
-from munit_fast.demo_model import resolve_model
+from munit_fast.cli.runtime_options import add_device_argument, add_model_arguments, resolve_model
 from munit_fast.errors import MunitError
 from munit_fast.export.opsets import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 from munit_fast.files import check_writable, check_writable_folder

@@ -16,7 +16,7 @@ from munit_fast import __version__
 from .boundary import describe, signals_interrupt
 
 # Each module has add_parser(subparsers) and run(args) -> int.
-SUBCOMMANDS = ["demo", "translate", "video", "train", "export", "eval", "dataset", "bench"]
+SUBCOMMANDS = ["demo", "translate", "video", "train", "export", "export-model", "eval", "convert", "dataset", "bench"]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks instead of one-line errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
-        module = importlib.import_module(f"munit_fast.cli.{name}")
+        module = importlib.import_module(f"munit_fast.cli.{name.replace('-', '_')}")
         sub = module.add_parser(subparsers)
         sub.set_defaults(run=module.run)
     return parser
@@ -45,10 +45,12 @@ def one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error already printed in one line
         return int(stop.code or 0)
+    args.argv = argv  # what was typed, for records such as a training run's model card
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

@@ -2,13 +2,44 @@
 defined once, and the one way they become a Translator."""
 from __future__ import annotations
 
+import os
+import sys
+
+from munit_fast.demo_model import DEMO_CHECKPOINT, DEMO_CONFIG
 from munit_fast.devices import PRECISIONS
+from munit_fast.errors import MunitError
+from munit_fast.model_folder import model_paths
 from munit_fast.runtime.registry import BACKEND_CHOICES, BACKENDS
 
 
 def add_model_arguments(parser) -> None:
     parser.add_argument("--config", help="original-format MUNIT YAML config (default: the built-in demo model)")
-    parser.add_argument("--checkpoint", help="original-format generator checkpoint gen_*.pt (default: the demo model)")
+    parser.add_argument("--checkpoint", help="generator checkpoint: original gen_*.pt or gen.safetensors "
+                                             "(default: the demo model)")
+    parser.add_argument("--model", metavar="DIR_OR_REPO",
+                        help="a model folder (config.yaml + gen.safetensors + README.md) or a Hugging Face Hub "
+                             "repository id, instead of --config and --checkpoint")
+
+
+def resolve_model(args) -> None:
+    """Fill ``args.config``/``args.checkpoint`` from --model, or with the demo model when none of
+    the three is given (and say so)."""
+    if args.model:
+        if args.config or args.checkpoint:
+            raise MunitError("--model replaces --config and --checkpoint; pass one or the other")
+        args.config, args.checkpoint = model_paths(args.model)
+        return
+    if args.config and args.checkpoint:
+        return
+    if args.config or args.checkpoint:
+        missing = "--checkpoint" if args.config else "--config"
+        raise MunitError(f"{missing} is missing: pass both --config and --checkpoint, --model, or none of them for "
+                         "the demo model")
+    if not os.path.isfile(DEMO_CHECKPOINT):
+        raise MunitError("no --config/--checkpoint given and this installation has no demo model; pass both")
+    print("munit-fast: no --config/--checkpoint given: using the built-in shapes demo model "
+          "(sketches -> filled shapes)", file=sys.stderr)
+    args.config, args.checkpoint = DEMO_CONFIG, DEMO_CHECKPOINT
 
 
 def add_device_argument(parser, help_text: str = "cpu, cuda, cuda:N or auto (default: CUDA when present)") -> None:

@@ -49,11 +49,12 @@ def run(args) -> int:
         return 0
     device = str(resolve_device(args.device))
     from munit_fast.training.loop import RunOptions, train
+    from munit_fast.training.run_info import command_line
 
     name = os.path.splitext(os.path.basename(args.config))[0]
     options = RunOptions(output_dir=args.output_dir or os.path.join("outputs", name), device=device,
                          precision=args.precision, dis_fakes=args.dis_fakes, resume=args.resume, seed=args.seed,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, command=command_line(args.argv))
     result = train(config, options)
     if result.stopped_by is not None:  # interrupted: the snapshot is saved, the run is not finished
         return 128 + int(result.stopped_by)

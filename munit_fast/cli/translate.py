@@ -17,8 +17,7 @@ from typing import List
 import torch
 
 from munit_fast.cli import options
-from munit_fast.cli.runtime_options import add_runtime_arguments, translator_from_args
-from munit_fast.demo_model import resolve_model
+from munit_fast.cli.runtime_options import add_runtime_arguments, resolve_model, translator_from_args
 from munit_fast.errors import MunitError
 from munit_fast.files import check_writable_folder, remove_partial_files
 from munit_fast.images import list_images, load_image_tensor, make_grid, tensor_to_image, write_image
@@ -62,6 +61,7 @@ def add_parser(subparsers):
     p.add_argument("--stretch", action="store_true",
                    help="stretch each written image to its own min..max, as the original's save_image(normalize=True)")
     p.add_argument("--no-resize", action="store_true", help="keep the input size instead of resizing to new_size")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (shown for folders on a terminal)")
     p.add_argument("--skip-bad", action="store_true",
                    help="warn about unreadable or oversized inputs, translate the rest, exit 1 with a count at the "
                         "end (default: stop at the first)")
@@ -174,6 +174,28 @@ def _check_disk(folder: str, pictures: int, height: int, width: int, channels: i
                          f"{folder}, which has {human_bytes(free)} free; lower --num-styles or free disk space")
 
 
+def _progress(total: int, enabled: bool):
+    """A tqdm bar with ETA on stderr when it is a terminal (and tqdm is installed), else a no-op."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        enabled = False
+    if not enabled:
+        return _NoBar()
+    return tqdm(total=total, unit="image", disable=None, file=sys.stderr, dynamic_ncols=True)
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, count: int) -> None:
+        pass
+
+
 def _stem(path: str) -> str:
     return os.path.splitext(os.path.basename(path))[0]
 
@@ -201,26 +223,29 @@ def run(args) -> int:
     outputs, check_outputs = _Outputs(args, one_image=not os.path.isdir(args.input)), _OutputChecks()
     hint = "drop --no-resize or lower new_size" if args.no_resize else "lower new_size in the config"
     skipped = []
-    for index, (path, styles) in enumerate(zip(inputs, plan)):
-        try:
-            image = load_image_tensor(path, translator.input_dim, new_size)
-            height, width = image.shape[-2:]
-            per_pass = translator.check_image_fits(height, width, f"image {path}", hint, device)
-        except MunitError as exc:
-            if not args.skip_bad:
-                raise
-            print(f"munit-fast: warning: skipped: {exc}", file=sys.stderr)
-            skipped.append(path)
-            continue
-        _check_disk(args.output, styles.shape[0] + 1, height, width, translator.output_dim)
-        shown, size = [], (height, width)
-        for start, translations in translator.translate_in_passes(image, styles, per_pass, pad=not args.no_pad):
-            check_outputs(path, translations)
-            shown += outputs.write_translations(path, start, translations)
-            size = translations.shape[-2:]
-        outputs.finish(index, path, image, size, shown, translator.input_dim == translator.output_dim)
-        if not shared:
-            save_style_codes(os.path.join(args.output, f"{_stem(path)}_styles.npy"), styles)
+    with _progress(len(inputs), enabled=not args.no_progress and len(inputs) > 1) as bar:
+        for index, (path, styles) in enumerate(zip(inputs, plan)):
+            try:
+                image = load_image_tensor(path, translator.input_dim, new_size)
+                height, width = image.shape[-2:]
+                per_pass = translator.check_image_fits(height, width, f"image {path}", hint, device)
+            except MunitError as exc:
+                if not args.skip_bad:
+                    raise
+                print(f"munit-fast: warning: skipped: {exc}", file=sys.stderr)
+                skipped.append(path)
+                bar.update(1)
+                continue
+            _check_disk(args.output, styles.shape[0] + 1, height, width, translator.output_dim)
+            shown, size = [], (height, width)
+            for start, translations in translator.translate_in_passes(image, styles, per_pass, pad=not args.no_pad):
+                check_outputs(path, translations)
+                shown += outputs.write_translations(path, start, translations)
+                size = translations.shape[-2:]
+            outputs.finish(index, path, image, size, shown, translator.input_dim == translator.output_dim)
+            if not shared:
+                save_style_codes(os.path.join(args.output, f"{_stem(path)}_styles.npy"), styles)
+            bar.update(1)
     done = len(inputs) - len(skipped)
     if shared and done:  # written last: a failed run leaves no codes that match no pictures
         save_style_codes(os.path.join(args.output, "styles.npy"), plan[0])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from munit_fast.cli import options
-from munit_fast.cli.runtime_options import add_runtime_arguments, translator_from_args
-from munit_fast.demo_model import resolve_model
+from munit_fast.cli.runtime_options import add_runtime_arguments, resolve_model, translator_from_args
 from munit_fast.errors import MunitError
 from munit_fast.files import check_writable
 from munit_fast.video.style_modes import GRID_MAX
