@@ -8,7 +8,8 @@ import torch
 
 import munit_fast
 from munit_fast.cli.main import main
-from munit_fast.demo_model import DEMO_CHECKPOINT, DEMO_CONFIG, resolve_model
+from munit_fast.cli.runtime_options import resolve_model
+from munit_fast.demo_model import DEMO_CHECKPOINT, DEMO_CONFIG
 from munit_fast.errors import MunitError
 
 
@@ -51,4 +52,4 @@ def test_commands_fall_back_to_the_demo_model_and_say_so(tmp_path, capsys):
 def test_half_a_model_is_an_error(given):
     missing = "--checkpoint" if given["config"] else "--config"
     with pytest.raises(MunitError, match=f"{missing} is missing"):
-        resolve_model(argparse.Namespace(**given))
+        resolve_model(argparse.Namespace(model=None, **given))

@@ -1,12 +1,16 @@
 """``munit-fast demo``: the built-in model on the built-in clip, no downloads, no camera.
 
-The same as ``munit-fast video --input demo --style walk`` with the demo model: a window where
-a display exists, otherwise ``demo.mp4`` (or --output) and a line saying where it is."""
+The same as ``munit-fast video --input demo --style walk --side-by-side --overlay`` with the
+demo model: the generated 256x256 sketch clip and its translation side by side at the same size,
+the style walking between random looks every ``--period`` seconds, fps and style drawn on the
+frames; a window where a display exists, otherwise ``demo.mp4`` (or --output) and a line saying
+where it is."""
 from __future__ import annotations
 
 import os
 import sys
 
+from munit_fast.cli import options
 from munit_fast.errors import MunitError
 
 
@@ -16,6 +20,10 @@ def add_parser(subparsers):
     p.add_argument("--headless", action="store_true", help="no window: write --output (default demo.mp4)")
     p.add_argument("--frames", type=int, default=300, help="length of the clip in frames (default 300)")
     p.add_argument("--style", default="walk", help="style mode, as for munit-fast video (default walk)")
+    p.add_argument("--period", type=options.positive_float, default=2.0,
+                   help="seconds between the walk's key styles (default 2: several looks in the clip)")
+    p.add_argument("--seed", type=options.seed, default=0, help="seed of the walk's key styles")
+    p.add_argument("--no-overlay", action="store_true", help="no fps/style text on the frames")
     p.add_argument("--backend", default="auto", help="as for munit-fast video (default auto)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--stats", help="save frames, per-stage latency and fps as JSON")
@@ -34,7 +42,10 @@ def run(args) -> int:
     headless = args.headless or not has_display()
     output = args.output or ("demo.mp4" if headless else None)
     argv = ["video", "--input", "demo", "--style", args.style, "--frames", str(args.frames), "--width", "256",
-            "--height", "256", "--backend", args.backend, "--device", args.device, "--side-by-side"]
+            "--height", "256", "--backend", args.backend, "--device", args.device, "--side-by-side",
+            "--period", str(args.period), "--seed", str(args.seed)]
+    if not args.no_overlay:
+        argv.append("--overlay")
     if headless:
         argv.append("--headless")
     if output:

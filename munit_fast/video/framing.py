@@ -54,11 +54,12 @@ def plan_framing(frame_size: tuple, box_size: tuple, mode: str = "letterbox") ->
 
 
 def _resize(image: np.ndarray, size: tuple) -> np.ndarray:
-    """Resize to (h, w): area filter when shrinking, bilinear when enlarging."""
+    """Resize to (h, w): area filter when shrinking, bicubic when enlarging (a model box shown at
+    frame size stays sharp)."""
     if image.shape[:2] == tuple(size):
         return image
     shrinking = size[0] * size[1] < image.shape[0] * image.shape[1]
-    out = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    out = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
     return out.reshape(size[0], size[1], *image.shape[2:])
 
 
