@@ -1,6 +1,7 @@
 """MUNITTrainer: the networks, optimizers, schedules and the D and G updates of MUNIT.
 
-Computes what the original trainer computes (see ``../shared/spec/MUNIT.md`` sections 3-4).
+Computes what the original trainer computes (NVlabs/MUNIT trainer.py: the losses, the update
+order and the optimizers).
 Two update schemes (``dis_fakes``):
 
 - ``"recompute"`` (the original): the D update draws its own styles and decodes its own

@@ -34,8 +34,8 @@ _END = object()  # end of stream marker, passed down every queue
 def warm_up(translator, box_size: tuple) -> None:
     """Translate one blank (1, C_in, h, w) input with a zero style before the clock starts, so that
     one-time costs (kernel selection, compilation, engine loading) do not land on the first
-    frames. On a busy CPU, eager calls from worker threads were measured up to 20x slower until
-    one call had run in the calling thread."""
+    frames. On a busy CPU, eager calls from worker threads run far slower until one call has run
+    in the calling thread."""
     h, w = box_size
     blank = torch.zeros(1, translator.input_dim, h, w)
     translator.decode(translator.encode_content(blank), torch.zeros(1, translator.style_dim), (h, w)).cpu()

@@ -1,5 +1,5 @@
 """A tiny, fast training setup on a few edges2handbags images (tests/data/edges2handbags_demo:
-downscaled copies of ../shared/data/edges2handbags_demo)."""
+downscaled copies of images of the original's demo_edges2handbags dataset)."""
 from __future__ import annotations
 
 import os
