@@ -50,7 +50,8 @@ def add_runtime_arguments(parser) -> None:
     """--config/--checkpoint, --direction, --backend, --precision, --device, --channels-last,
     --cuda-graphs and the artifact folders of the export backends."""
     add_model_arguments(parser)
-    parser.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    parser.add_argument("--direction", default="a2b", choices=["a2b", "b2a"],
+                        help="a2b (default): translate domain A images into domain B; b2a: the reverse")
     summaries = "; ".join(f"{name}: {spec.summary}" for name, spec in BACKENDS.items())
     parser.add_argument("--backend", default="auto", choices=BACKEND_CHOICES,
                         help=f"auto (default): TensorRT with --engine-dir, the Triton kernels on CUDA, else eager; "
