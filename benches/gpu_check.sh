@@ -60,6 +60,7 @@ test_files_step() {  # test_files_step NAME SECONDS "ENV=VALUE ..." FILE...: one
 } 2>&1 | tee -a "$LOG"
 # Install this checkout without touching the machine's torch (no network needed).
 $PY -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | tail -n 3 | tee -a "$LOG"
+$PY -c "import PIL, safetensors" 2>&1 | tail -n 1 | tee -a "$LOG"  # core requirements --no-deps does not install
 
 BENCH="--benchmark-only --benchmark-min-rounds=5 --benchmark-max-time=0.3"
 KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py benches/test_bench_layer_norm.py"
@@ -67,7 +68,8 @@ KERNEL_BENCHES="benches/test_bench_adain.py benches/test_bench_instance_norm.py 
 # would take minutes), CUDA graphs, the translator, the video pipeline and the mixed-precision
 # trainer on CUDA.
 test_files_step kernel-tests 110 "MUNIT_FAST_AUTOTUNE=0" tests/kernels/test_*.py
-test_files_step cuda-tests 90 "MUNIT_FAST_AUTOTUNE=0" tests/test_cuda_graphs.py tests/test_translator.py tests/training/test_precision.py
+test_files_step cuda-tests 150 "MUNIT_FAST_AUTOTUNE=0" tests/test_cuda_graphs.py tests/test_translator.py tests/training/test_precision.py \
+  tests/test_backend_parity.py
 # Speed, most important first: kernel forward (device time, autotuned), the padding kernel, the
 # generator with and without kernels and CUDA graphs, forward+backward, the translation grid,
 # host time per call, a full-size training iteration with and without the kernel path.
