@@ -86,6 +86,9 @@ def load_file(path: PathLike, map_location="cpu"):
     .safetensors; one-line errors for missing, corrupt or unsafe files."""
     path = os.fspath(path)
     if not os.path.isfile(path):
+        if os.path.exists(path):
+            raise MunitError(f"checkpoint {path} is not a regular file (a folder, FIFO or device); pass a .pt or "
+                             ".safetensors file")
         raise MunitError(f"checkpoint not found: {path}")
     if path.endswith(SAFETENSORS):
         state = _load_safetensors(path)

@@ -245,6 +245,8 @@ def config_from_dict(data: dict) -> MunitConfig:
 def load_config(path: Union[str, os.PathLike]) -> MunitConfig:
     """Load an original-format MUNIT YAML config (``yaml.safe_load``) into a `MunitConfig`."""
     path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise MunitError(f"config {path} is not a regular file (a folder, FIFO or device); pass the YAML file")
     if not os.path.isfile(path):
         raise MunitError(f"config file not found: {path}; pass the YAML of the model "
                          "(e.g. configs/edges2shoes_folder.yaml)")
