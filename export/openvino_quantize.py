@@ -13,6 +13,8 @@ decoder's steps are their fp32 content codes with styles drawn from N(0, I).
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from typing import Dict, Mapping
 
@@ -42,7 +44,9 @@ def import_nncf():
 def quantize_model(model, feeds, nncf):
     """One fp32 ov.Model -> INT8 with ``feeds`` ({input name: array} per step) as calibration data."""
     ignored = nncf.IgnoredScope(patterns=list(FLOAT_SCOPE), validate=False)
-    return nncf.quantize(model, nncf.Dataset(list(feeds)), subset_size=len(feeds), ignored_scope=ignored)
+    quiet = io.StringIO()  # NNCF draws progress bars on the console; the command prints its own line
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+        return nncf.quantize(model, nncf.Dataset(list(feeds)), subset_size=len(feeds), ignored_scope=ignored)
 
 
 def quantize_split_models(models: Mapping[str, object], images: np.ndarray, meta: Mapping[str, str],

@@ -2,9 +2,10 @@
 openvino_export / openvino_cache), on the CPU or another OpenVINO device (GPU: an Intel GPU,
 NPU, AUTO: OpenVINO's own choice). Methods and attributes: `munit_fast.runtime.backend.Backend`.
 
-Precision: fp32, bf16 and fp16 (not on the CPU, whose fp16 decoder is inaccurate) compile the IR with that INFERENCE_PRECISION_HINT (set for fp32
-too: on CPUs with AMX, OpenVINO's default is bf16); int8 runs NNCF-quantized IR, its float
-layers at the device's default precision (bf16 on a CPU with native bf16, else fp32).
+Precision: fp32, bf16 and fp16 (not on the CPU, whose fp16 decoder is inaccurate) compile the
+IR with that INFERENCE_PRECISION_HINT (set for fp32 too: on CPUs with AMX, OpenVINO's default is
+bf16); int8 runs NNCF-quantized IR, its float layers at the device's default precision (bf16 on a
+CPU with native bf16, else fp32).
 """
 from __future__ import annotations
 
@@ -85,6 +86,12 @@ def compile_config(core, name: str, precision: str) -> Dict[str, object]:
     return config
 
 
+def compile_ir(path: str, device: str, precision: str):
+    """The compiled model of the IR at ``path`` on OpenVINO device ``device`` at ``precision``."""
+    core = _core()
+    return core.compile_model(core.read_model(path), device, compile_config(core, device, precision))
+
+
 class OpenVINOBackend:
     """Runs the ``content_encoder``, ``style_encoder`` and ``decoder`` IR of one direction."""
 
@@ -110,9 +117,7 @@ class OpenVINOBackend:
         self.precision = meta["precision"]
         self.device = device
         self.name = f"openvino-{device}-{self.precision}"
-        core = _core()
-        config = compile_config(core, device, self.precision)
-        self.requests = {part: core.compile_model(core.read_model(paths[part]), device, config).create_infer_request()
+        self.requests = {part: compile_ir(paths[part], device, self.precision).create_infer_request()
                          for part in SPLIT_PARTS}
 
     def _run(self, part: str, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
