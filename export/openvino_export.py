@@ -10,6 +10,7 @@ metadata is read back from the XML alone, without loading the weights.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -33,6 +34,14 @@ def import_openvino(what: str = "--backend openvino"):
     except ImportError:
         raise MunitError(f"{what} needs openvino: {INSTALL_HINT}") from None
     return openvino
+
+
+@functools.lru_cache(maxsize=None)
+def openvino_core():
+    """The process's one ``openvino.Core``: every check, conversion and compilation shares it, and
+    it lives until the process ends (OpenVINO's advice; Cores made and dropped per call were
+    destroyed at arbitrary garbage collections, while compiled models were still alive)."""
+    return import_openvino().Core()
 
 
 def ir_filename(part: str, direction: str, precision: str) -> str:

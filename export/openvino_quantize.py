@@ -23,7 +23,7 @@ import numpy as np
 from munit_fast.errors import MunitError
 
 from .calibration import calibration_feeds
-from .openvino_export import INSTALL_HINT, import_openvino
+from .openvino_export import INSTALL_HINT, openvino_core
 
 FLOAT_SCOPE = (".*/norm/.*", ".*/mlp/.*")  # node name patterns of the exported graphs kept in float
 QUANTIZED_PARTS = ("content_encoder", "decoder")
@@ -56,12 +56,11 @@ def quantize_split_models(models: Mapping[str, object], images: np.ndarray, meta
     images (N, input_dim, H, W) in [-1, 1]: the source-domain calibration images; ``meta`` the
     split graphs' metadata (content_dim, style_dim)."""
     nncf = import_nncf()
-    ov = import_openvino()
     if len(images) < 1:
         raise MunitError("INT8 calibration needs at least one image")
     _, channels, height, width = images.shape
     scale = 2 ** int(meta["n_downsample"])
-    encoder = ov.Core().compile_model(models["content_encoder"], "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    encoder = openvino_core().compile_model(models["content_encoder"], "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     encode = lambda batch: encoder([batch])[0]  # noqa: E731
     image_feeds = calibration_feeds({"part": "content_encoder"}, images, {"image": (1, channels, height, width)})
     content_shape = (1, int(meta["content_dim"]), height // scale, width // scale)

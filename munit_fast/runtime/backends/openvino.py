@@ -16,7 +16,7 @@ import torch
 
 from munit_fast.errors import MunitError
 from munit_fast.export.graphs import SPLIT_PARTS
-from munit_fast.export.openvino_export import import_openvino, read_ir_metadata
+from munit_fast.export.openvino_export import openvino_core, read_ir_metadata
 
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 CAPABILITIES = {"bf16": "BF16", "fp16": "FP16", "int8": "INT8"}  # OPTIMIZATION_CAPABILITIES a precision needs
@@ -29,7 +29,7 @@ def openvino_device(device: str) -> str:
 
 
 def _core():
-    return import_openvino().Core()
+    return openvino_core()
 
 
 def _listed(name: str, available: Sequence[str]) -> bool:
