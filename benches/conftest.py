@@ -52,6 +52,23 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+CPU_FLAGS = ("amx_tile", "amx_bf16", "amx_int8", "amx_fp16", "avx512f", "avx512_bf16", "avx512_vnni", "avx512_fp16",
+             "avx_vnni", "avx2")  # the matrix and vector units the CPU backends' precisions run on
+
+
+def cpu_flags() -> list:
+    """Which of `CPU_FLAGS` this CPU has (Linux /proc/cpuinfo; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    present = set(line.split(":", 1)[1].split())
+                    return [flag for flag in CPU_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
 def _version(module: str) -> str:
     try:
         return __import__(module).__version__
@@ -65,10 +82,13 @@ def hardware_record() -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_flags": cpu_flags(),
         "torch": torch.__version__,
         "triton": _version("triton"),
         "onnxruntime": _version("onnxruntime"),
         "tensorrt": _version("tensorrt"),
+        "openvino": _version("openvino"),
+        "nncf": _version("nncf"),
     }
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)

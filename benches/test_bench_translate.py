@@ -45,7 +45,15 @@ BACKENDS = {
     "compile-fp16": (dict(precision="fp16", channels_last=True, compile=True), ("cuda",)),
     "compile-fp32": (dict(channels_last=True, compile=True), ("cpu",)),
     "onnx-fp32": (None, ("cpu",)),  # ONNX Runtime (CPU execution provider) on the exported split graphs
+    # OpenVINO (CPU plugin) on IR of the same split graphs; int8 quantized by NNCF on the default
+    # calibration set of a config without data (noise images, as the bench's input is).
+    "openvino-fp32": (None, ("cpu",)),
+    "openvino-bf16": (None, ("cpu",)),
+    "openvino-int8": (None, ("cpu",)),
 }
+EXPORTED = {"onnx-fp32": ("onnx", "fp32"), "openvino-fp32": ("openvino", "fp32"),
+            "openvino-bf16": ("openvino", "bf16"), "openvino-int8": ("openvino", "int8")}
+CPU_SIZED = ("eager-bf16", "compile-fp32", "openvino-fp32", "openvino-bf16", "openvino-int8")  # 256x256 on a CPU
 # Rounds per case: 5, except on a CPU for calls of several seconds (K > 1, bf16), which take 2.
 ROUNDS, SLOW_CPU_ROUNDS = 5, 2
 QUICK_BACKENDS = ("original", "eager-fp32")  # the CI-sized subset: 256x256, one style
@@ -76,22 +84,38 @@ def generators():
 def translator(backend: str) -> Translator:
     options, _ = BACKENDS[backend]
     if options is None:
-        return onnx_translator()
+        return exported_translator(*EXPORTED[backend])
     return Translator(EagerBackend(*generators(), device=DEVICE, **options))
 
 
-def onnx_translator() -> Translator:
-    """The same weights through ``munit-fast translate --backend onnx`` (exported once into a temp folder)."""
-    pytest.importorskip("onnxruntime", reason="onnx-fp32 needs onnxruntime (pip install munit-fast[export])")
+@functools.lru_cache(maxsize=None)
+def bench_checkpoint() -> str:
+    """The bench's weights as a checkpoint file, for the backends that export from one."""
     import tempfile
 
     from munit_fast.checkpoint import save_generators
-    from munit_fast.runtime.factory import build_translator
 
     folder = tempfile.mkdtemp(prefix="munit-fast-bench-")
     checkpoint = os.path.join(folder, "gen.pt")
     save_generators(*generators(), checkpoint)
-    return build_translator(config_from_dict({}), checkpoint, "a2b", "onnx", DEVICE, onnx_dir=folder)
+    return checkpoint
+
+
+def exported_translator(name: str, precision: str) -> Translator:
+    """The same weights through ``munit-fast translate --backend onnx|openvino`` (artifacts built once
+    into a temp folder)."""
+    needs = {"onnx": ("onnxruntime", "export"), "openvino": ("openvino", "openvino")}[name]
+    pytest.importorskip(needs[0], reason=f"{name} rows need {needs[0]} (pip install munit-fast[{needs[1]}])")
+    import warnings
+
+    from munit_fast.runtime.factory import build_translator
+
+    checkpoint = bench_checkpoint()
+    folder = os.path.dirname(checkpoint)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # int8's calibration on noise: as the bench's inputs are
+        return build_translator(config_from_dict({}), checkpoint, "a2b", name, DEVICE, precision, onnx_dir=folder,
+                                openvino_dir=os.path.join(folder, "openvino"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -134,6 +158,8 @@ def test_translate(benchmark, backend, size, styles):
         pytest.skip(f"{backend} is not measured on {DEVICE}" + ("" if CUDA else ": it needs CUDA"))
     if not CUDA and backend in ("eager-bf16", "compile-fp32") and (styles != 1 or size != (256, 256)):
         pytest.skip(f"{backend} on CPU is measured at 256x256, K=1 only (a CPU-sized grid)")
+    if not CUDA and backend in CPU_SIZED and size != (256, 256):
+        pytest.skip(f"{backend} on CPU is measured at 256x256 only (a CPU-sized grid)")
     image, codes = inputs(size, styles)
     tr = translator(backend)
     if backend == "original":

@@ -3,7 +3,7 @@ inference (RGB, resized to cover the target size, centre crop, [-1, 1], NCHW).""
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -72,12 +72,14 @@ def load_calibration_images(source: str, shape: Tuple[int, int, int, int], count
 
 
 def calibration_feeds(meta: Mapping[str, str], images: np.ndarray, opt: Mapping[str, Tuple[int, ...]],
-                      content_encoder: Optional[str] = None, seed: int = 0) -> List[Dict[str, np.ndarray]]:
-    """One {input name: array} per calibration step, at the profile's opt shapes ``opt``.
+                      content_encoder: Union[str, Callable[[np.ndarray], np.ndarray], None] = None,
+                      seed: int = 0) -> List[Dict[str, np.ndarray]]:
+    """One {input name: array} per calibration step, at the opt shapes ``opt``.
 
     Images feed the ``image`` input; ``style`` inputs get codes from N(0, I), the style prior that
-    inference samples from; the decoder's ``content`` comes from running the exported content
-    encoder graph ``content_encoder`` (fp32, ONNX Runtime CPU) on the images.
+    inference samples from; the decoder's ``content`` comes from running the fp32 content encoder
+    on the images: ``content_encoder`` is the exported graph's path (run with ONNX Runtime CPU) or
+    a function (N, C, H, W) images -> (N, content_dim, h, w) codes.
     """
     part = meta.get("part")
     rng = np.random.default_rng(seed)
@@ -85,15 +87,9 @@ def calibration_feeds(meta: Mapping[str, str], images: np.ndarray, opt: Mapping[
     if len(images) < batch:
         raise MunitError(f"calibration needs at least {batch} images (the profile's opt batch), found {len(images)}")
     steps = [images[i:i + batch] for i in range(0, len(images) - batch + 1, batch)]
-    encode = None
-    if part == "decoder":
-        if not content_encoder or not os.path.isfile(content_encoder):
-            raise MunitError("INT8 calibration of the decoder runs the content encoder graph on the images; export "
-                             "content_encoder next to the decoder (munit-fast export onnx --parts ...)")
-        import onnxruntime
-
-        session = onnxruntime.InferenceSession(content_encoder, providers=["CPUExecutionProvider"])
-        encode = lambda x: session.run(None, {"image": x})[0]  # noqa: E731
+    encode = content_encoder
+    if part == "decoder" and not callable(encode):
+        encode = _onnx_encoder(content_encoder)
     feeds = []
     for step in steps:
         feed = {}
@@ -105,3 +101,37 @@ def calibration_feeds(meta: Mapping[str, str], images: np.ndarray, opt: Mapping[
             feed["style"] = rng.standard_normal(opt["style"], dtype=np.float32)
         feeds.append(feed)
     return feeds
+
+
+def _onnx_encoder(path: Optional[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """The exported content encoder graph at ``path`` as a function, run with ONNX Runtime (CPU)."""
+    if not path or not os.path.isfile(path):
+        raise MunitError("INT8 calibration of the decoder runs the content encoder graph on the images; export "
+                         "content_encoder next to the decoder (munit-fast export onnx --parts ...)")
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return lambda images: session.run(None, {"image": images})[0]
+
+
+def default_calibration_images(config, source: str, count: int = 32) -> Tuple[np.ndarray, str]:
+    """(images (N, C, S, S) in [-1, 1], what they are) when no --calib is given: the test images of a
+    built-in synthetic domain, else images of uniform noise at the config's size, with a warning
+    that frames of the real domain calibrate better."""
+    import warnings
+
+    from munit_fast.data.synthetic import is_synthetic, synthetic_domain
+
+    channels = config.input_dim(source)
+    if is_synthetic(config.data_root):
+        domain = synthetic_domain(config.data_root, source, train=False)
+        picked = [domain[i] for i in range(0, len(domain), max(1, len(domain) // count))][:count]  # RGB [0, 1]
+        if channels == 1:
+            picked = [image.mean(axis=2, keepdims=True) for image in picked]
+        return _to_nchw(picked), f"{len(picked)} test images of {config.data_root}"
+    multiple = 2 ** config.gen.n_downsample
+    size = -(-config.size_for(source) // multiple) * multiple
+    warnings.warn(f"INT8 calibration without --calib uses {count} images of random noise; pass --calib with a folder "
+                  "of images or a video of the source domain: real frames calibrate better", stacklevel=2)
+    noise = np.random.default_rng(0).uniform(-1, 1, (count, channels, size, size)).astype(np.float32)
+    return noise, f"{count} images of uniform noise"

@@ -37,13 +37,10 @@ def model_key(config: MunitConfig, checkpoint: str, direction: str, precision: s
     return digest.hexdigest()[:16]
 
 
-def check_graph_matches(path: str, config: MunitConfig, direction: str, precision: Optional[str] = None,
-                        weights: Optional[str] = None) -> Dict[str, str]:
-    """The graph's metadata, or one line when it was exported for another model, direction,
-    precision (None: any) or other weights (``weights``: `weights_digest` of the generators)."""
-    meta = read_metadata(path)
-    if "direction" not in meta:
-        raise MunitError(f"{path} is not a graph exported by munit-fast export onnx (no munit-fast metadata)")
+def metadata_mismatch(meta: Dict[str, str], config: MunitConfig, direction: str, precision: Optional[str] = None,
+                      weights: Optional[str] = None) -> Optional[str]:
+    """What in an artifact's munit-fast metadata does not fit this config, direction, precision
+    (None: any) and weights (`weights_digest` of the generators), or None when it all fits."""
     source, target = (("a", "b") if direction == "a2b" else ("b", "a"))
     expected = {"direction": direction, "style_dim": str(config.gen.style_dim),
                 "n_downsample": str(config.gen.n_downsample), "input_dim": str(config.input_dim(source)),
@@ -53,15 +50,34 @@ def check_graph_matches(path: str, config: MunitConfig, direction: str, precisio
         expected["precision"] = precision
     for key, value in expected.items():
         if meta.get(key) != value:
-            raise MunitError(f"ONNX graph {path} has {key}={meta.get(key)!r}, this config and direction need "
-                             f"{value!r}; "
-                             "export it again with munit-fast export onnx or point --onnx-dir elsewhere")
+            return f"has {key}={meta.get(key)!r}, this config and direction need {value!r}"
     if weights is not None and meta.get("weights_sha256") != weights:
         found = meta.get("weights_sha256", "none recorded")[:12]
-        raise MunitError(f"ONNX graph {path} was exported from other weights (sha256 {found}..., this checkpoint's "
-                         f"is {weights[:12]}...): export it again with munit-fast export onnx, or point --onnx-dir "
-                         "elsewhere")
+        return f"was exported from other weights (sha256 {found}..., this checkpoint's is {weights[:12]}...)"
+    return None
+
+
+def check_graph_matches(path: str, config: MunitConfig, direction: str, precision: Optional[str] = None,
+                        weights: Optional[str] = None) -> Dict[str, str]:
+    """The graph's metadata, or one line when it was exported for another model, direction,
+    precision (None: any) or other weights (``weights``: `weights_digest` of the generators)."""
+    meta = read_metadata(path)
+    if "direction" not in meta:
+        raise MunitError(f"{path} is not a graph exported by munit-fast export onnx (no munit-fast metadata)")
+    mismatch = metadata_mismatch(meta, config, direction, precision, weights)
+    if mismatch:
+        raise MunitError(f"ONNX graph {path} {mismatch}: export it again with munit-fast export onnx, or point "
+                         "--onnx-dir elsewhere")
     return meta
+
+
+def generator_weights(config: MunitConfig, checkpoint: str, direction: str):
+    """(source, target, `weights_digest`) of one direction of the checkpoint."""
+    from munit_fast.checkpoint import load_generators
+
+    gen_a, gen_b = load_generators(config, checkpoint)
+    source, target = (gen_a, gen_b) if direction == "a2b" else (gen_b, gen_a)
+    return source, target, weights_digest(source, target)
 
 
 def resolve_onnx_graphs(config: MunitConfig, checkpoint: str, direction: str, precision: str = "fp32",
@@ -74,11 +90,7 @@ def resolve_onnx_graphs(config: MunitConfig, checkpoint: str, direction: str, pr
         if not os.path.isfile(checkpoint):
             raise MunitError(f"checkpoint not found: {checkpoint}")
         onnx_dir = os.path.join(cache_root(), "onnx", model_key(config, checkpoint, direction, precision, opset))
-    from munit_fast.checkpoint import load_generators
-
-    gen_a, gen_b = load_generators(config, checkpoint)
-    source, target = (gen_a, gen_b) if direction == "a2b" else (gen_b, gen_a)
-    weights = weights_digest(source, target)
+    source, target, weights = generator_weights(config, checkpoint, direction)
     paths = {part: os.path.join(onnx_dir, graph_filename(part, direction, precision)) for part in SPLIT_PARTS}
     missing = [part for part, path in paths.items() if not os.path.isfile(path)]
     if cached:  # a cache entry left half-written or by an older version is simply made again

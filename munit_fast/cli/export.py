@@ -1,4 +1,5 @@
-"""``munit-fast export onnx|trt|check``: ONNX graphs, TensorRT engines, and their check against PyTorch."""
+"""``munit-fast export onnx|trt|openvino|check``: ONNX graphs, TensorRT engines, OpenVINO IR, and their
+check against PyTorch."""
 from __future__ import annotations
 
 import os
@@ -11,8 +12,9 @@ from munit_fast.files import check_writable, check_writable_folder
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("export", help="export ONNX graphs, build TensorRT engines, check them against PyTorch")
-    sub = p.add_subparsers(dest="export_command", metavar="{onnx,trt,check}")
+    p = subparsers.add_parser("export", help="export ONNX graphs, build TensorRT engines or OpenVINO IR, check them "
+                                             "against PyTorch")
+    sub = p.add_subparsers(dest="export_command", metavar="{onnx,trt,openvino,check}")
     sub.required = True
 
     o = sub.add_parser("onnx", help="export the translate graph and the split graphs of one direction")
@@ -46,10 +48,26 @@ def add_parser(subparsers):
     t.add_argument("--workspace", type=float, help="builder workspace limit in GiB")
     t.add_argument("--device", default="cuda", help="CUDA device to build on (cuda or cuda:N)")
 
+    v = sub.add_parser("openvino", help="OpenVINO IR (.xml/.bin) of the split graphs of one direction")
+    add_model_arguments(v)
+    v.add_argument("--direction", default="a2b", choices=["a2b", "b2a"])
+    v.add_argument("--output", required=True, help="output folder (munit_<direction>_<part>_<precision>.xml/.bin)")
+    v.add_argument("--precision", choices=["fp32", "bf16", "fp16", "int8"], default="fp32",
+                   help="fp32 (default); bf16, fp16: fp16 weights, compiled at that precision; int8: NNCF "
+                        "post-training quantization (normalization and the style MLP stay in float)")
+    v.add_argument("--calib", help="int8: folder of images or a video of the source domain to calibrate on "
+                                   "(default: the demo domain's test images, else noise with a warning)")
+    v.add_argument("--calib-images", type=options.bounded_int(1, 4096), default=32,
+                   help="calibration images to use (default 32)")
+    v.add_argument("--onnx-dir", help="folder of the fp32 split graphs to convert (exported there when missing; "
+                                      "default: the ONNX cache)")
+
     c = sub.add_parser("check", help="compare a graph (and an engine) with the PyTorch reference")
     c.add_argument("--onnx", required=True, help="exported graph")
     add_model_arguments(c)
     c.add_argument("--engine", help="TensorRT engine built from the graph, also compared when given")
+    c.add_argument("--openvino", help="OpenVINO IR (.xml) of the same part (munit-fast export openvino), also "
+                                      "compared when given, on the CPU")
     c.add_argument("--size", default="180x320", help="HEIGHTxWIDTH of the test image (default 180x320)")
     c.add_argument("--styles", type=options.bounded_int(1, 64), default=4, help="styles to decode (default 4)")
     add_device_argument(c, "ONNX Runtime device: cpu, cuda or auto (default: CUDA when present)")
@@ -58,7 +76,7 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    return {"onnx": _onnx, "trt": _trt, "check": _check}[args.export_command](args)
+    return {"onnx": _onnx, "trt": _trt, "openvino": _openvino, "check": _check}[args.export_command](args)
 
 
 def _generators(config_path: str, checkpoint: str, direction: str):
@@ -83,6 +101,25 @@ def _onnx(args) -> int:
         print(f"{part:16s} {path}  opset {report.opset}, {sum(report.op_counts.values())} nodes, "
               f"{report.op_counts.get('InstanceNormalization', 0)} InstanceNormalization, "
               f"{report.adain_patterns} AdaIN")
+    return 0
+
+
+def _openvino(args) -> int:
+    from munit_fast.config import load_config
+    from munit_fast.export.openvino_cache import build_ir
+    from munit_fast.export.openvino_export import import_openvino, read_ir_metadata
+
+    import_openvino("munit-fast export openvino")
+    if args.calib and args.precision != "int8":
+        raise MunitError("--calib calibrates INT8: pass it with --precision int8")
+    check_writable_folder(args.output)
+    resolve_model(args)
+    paths = build_ir(load_config(args.config), args.checkpoint, args.direction, args.precision, args.output,
+                     args.calib, args.calib_images, args.onnx_dir)
+    for part, path in paths.items():
+        meta = read_ir_metadata(path)
+        print(f"{part:16s} {path}  {meta['precision']}, OpenVINO {meta['openvino_version']}, int8 layers: "
+              f"{meta.get('int8', 'no (float)')}")
     return 0
 
 
@@ -113,8 +150,9 @@ def _check(args) -> int:
     from munit_fast.export import read_metadata
     from munit_fast.export.onnx_cache import check_graph_matches
     from munit_fast.export.onnx_export import weights_digest
+    from munit_fast.export.openvino_export import read_ir_metadata
     from munit_fast.memory import check_fits
-    from munit_fast.runtime.crosscheck import check_engine, check_onnx
+    from munit_fast.runtime.crosscheck import check_engine, check_onnx, check_openvino
 
     try:
         height, width = (int(v) for v in args.size.lower().split("x"))
@@ -140,8 +178,11 @@ def _check(args) -> int:
     if args.engine:
         results.append(("tensorrt", check_engine(args.engine, source, target, height, width, args.styles,
                                                  torch.device("cuda"))))
+    if args.openvino:
+        stats = check_openvino(args.openvino, meta, source, target, height, width, args.styles)
+        results.append((f"openvino-{read_ir_metadata(args.openvino).get('precision')}", stats))
     for name, stats in results:
-        print(f"{meta.get('part')} ({meta.get('precision')}) {name:12s} vs PyTorch fp32 at {height}x{width}, "
+        print(f"{meta.get('part')} ({meta.get('precision')}) {name:13s} vs PyTorch fp32 at {height}x{width}, "
               f"{args.styles} style(s): {stats}")
     if args.min_psnr is not None and any(stats.psnr_db < args.min_psnr for _, stats in results):
         print(f"PSNR below --min-psnr {args.min_psnr}")

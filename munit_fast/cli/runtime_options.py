@@ -42,7 +42,8 @@ def resolve_model(args) -> None:
     args.config, args.checkpoint = DEMO_CONFIG, DEMO_CHECKPOINT
 
 
-def add_device_argument(parser, help_text: str = "cpu, cuda, cuda:N or auto (default: CUDA when present)") -> None:
+def add_device_argument(parser, help_text: str = "cpu, cuda, cuda:N or auto (default: CUDA when present); "
+                                                   "--backend openvino also GPU, NPU, AUTO (OpenVINO's own)") -> None:
     parser.add_argument("--device", default="auto", help=help_text)
 
 
@@ -54,8 +55,8 @@ def add_runtime_arguments(parser) -> None:
                         help="a2b (default): translate domain A images into domain B; b2a: the reverse")
     summaries = "; ".join(f"{name}: {spec.summary}" for name, spec in BACKENDS.items())
     parser.add_argument("--backend", default="auto", choices=BACKEND_CHOICES,
-                        help=f"auto (default): TensorRT with --engine-dir, the Triton kernels on CUDA, else eager; "
-                             f"{summaries}")
+                        help=f"auto (default): TensorRT with --engine-dir, the Triton kernels on CUDA; on a CPU "
+                             f"OpenVINO for int8 and for bf16 where the CPU has it natively, else eager; {summaries}")
     parser.add_argument("--precision", default="fp32", choices=PRECISIONS,
                         help="fp32 (default), bf16, fp16, or int8 where the backend quantizes")
     add_device_argument(parser)
@@ -67,6 +68,11 @@ def add_runtime_arguments(parser) -> None:
     parser.add_argument("--onnx-dir", help="onnx/tensorrt backends: folder of exported graphs (exported there when "
                                            "missing)")
     parser.add_argument("--engine-dir", help="tensorrt backend: folder of TensorRT engines (built there when missing)")
+    parser.add_argument("--openvino-dir", help="openvino backend: folder of OpenVINO IR (built there when missing; "
+                                               "default: a cache keyed by the checkpoint)")
+    parser.add_argument("--calib", help="int8: folder of images or a video of the source domain that calibrates the "
+                                        "quantization when the IR is built (default: the demo domain's test images, "
+                                        "else noise with a warning)")
 
 
 def translator_from_args(args, config, quiet: bool = False):
@@ -75,7 +81,7 @@ def translator_from_args(args, config, quiet: bool = False):
 
     translator = build_translator(config, args.checkpoint, args.direction, args.backend, args.device,
                                   args.precision, args.channels_last, onnx_dir=args.onnx_dir,
-                                  engine_dir=args.engine_dir,
+                                  engine_dir=args.engine_dir, openvino_dir=args.openvino_dir, calib=args.calib,
                                   cuda_graphs={"on": True, "off": False, "auto": "auto"}[args.cuda_graphs])
     if not quiet:
         print(f"munit-fast: backend {translator.choice}")

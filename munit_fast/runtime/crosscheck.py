@@ -62,6 +62,25 @@ def check_engine(path: str, source: AdaINGen, target: AdaINGen, height: int, wid
     return error_stats(out.cpu(), reference)
 
 
+def check_openvino(path: str, onnx_meta: Dict[str, str], source: AdaINGen, target: AdaINGen, height: int,
+                   width: int, styles: int) -> ErrorStats:
+    """The OpenVINO IR at ``path`` (the same part and weights as the ONNX graph of ``onnx_meta``)
+    on the CPU against the PyTorch fp32 reference."""
+    from munit_fast.export.openvino_export import read_ir_metadata
+
+    from .backends.openvino import compile_ir
+
+    meta = read_ir_metadata(path)
+    for key in ("part", "direction", "weights_sha256"):
+        if meta.get(key) != onnx_meta.get(key):
+            raise MunitError(f"--openvino {path} has {key}={meta.get(key)!r}, the ONNX graph {onnx_meta.get(key)!r}: "
+                             "pass the IR of the same part and export")
+    inputs, reference = reference_case(meta["part"], source, target, height, width, styles)
+    request = compile_ir(path, "CPU", meta["precision"]).create_infer_request()
+    out = request.infer([t.numpy().astype(np.float32) for t in inputs.values()])[0]
+    return error_stats(torch.from_numpy(np.array(out)), reference)
+
+
 def cross_validate(backend: Backend, reference: Backend, images: torch.Tensor, styles: torch.Tensor,
                    example: torch.Tensor) -> Dict[str, ErrorStats]:
     """Each of the three calls of ``backend`` against ``reference`` (the eager fp32 path) on the

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple, Union
 
@@ -40,6 +41,11 @@ class BackendRequest:
     calib: Optional[str] = None  # calibration images or video for int8 backends
 
 
+def device_kind(device: str) -> str:
+    """The kind of a device name: ``cuda`` of ``cuda:1`` (PyTorch), ``GPU`` of ``GPU.1`` (OpenVINO)."""
+    return re.split(r"[:.]", device, maxsplit=1)[0]
+
+
 @dataclass(frozen=True)
 class BackendSpec:
     name: str
@@ -58,13 +64,16 @@ class BackendSpec:
         return None
 
     def check(self, device: str, precision: str) -> None:
-        """One line when this backend cannot run ``precision`` on ``device`` here."""
+        """One line when this backend cannot run ``precision`` on ``device`` here: generic checks,
+        then the backend module's own ``check(device, precision)`` where it has one (a runtime
+        that knows its devices and their capabilities)."""
         reason = self.missing()
         if reason:
             raise MunitError(reason)
         if precision not in self.precisions:
             raise MunitError(f"--backend {self.name} runs --precision {'/'.join(self.precisions)}, not {precision}")
-        kind = self.resolve_device(device).split(":")[0]
+        resolved = self.resolve_device(device)
+        kind = device_kind(resolved)
         if kind not in self.devices:
             raise MunitError(f"--backend {self.name} runs on --device {'/'.join(self.devices)}, not {device}")
         if kind == "cuda" and not torch.cuda.is_available():
@@ -72,19 +81,31 @@ class BackendSpec:
                 raise MunitError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
             raise MunitError(f"--backend {self.name} runs on a CUDA GPU and this machine has none; "
                              "use --backend eager or onnx here")
+        module_check = getattr(self._module(), "check", None)
+        if module_check is not None:
+            module_check(resolved, precision)
 
     def resolve_device(self, device: str) -> str:
-        """``auto``: CUDA when this machine has it and the backend runs there, else its first device."""
+        """``auto``: CUDA when this machine has it and the backend runs there, else its first device.
+        Any other name is spelled as this backend lists its kind (matched case-insensitively:
+        ``CPU`` -> ``cpu``, ``gpu.1`` -> ``GPU.1``), or left as given when it lists no such kind."""
         if device != "auto":
+            kind = device_kind(device)
+            for name in self.devices:
+                if name.lower() == kind.lower():
+                    return name + device[len(kind):]
             return device
         if "cuda" in self.devices and torch.cuda.is_available():
             return "cuda"
         return "cpu" if "cpu" in self.devices else self.devices[0]
 
+    def _module(self):
+        return importlib.import_module(f"munit_fast.runtime.backends.{self.module}")
+
     def build(self, request: BackendRequest) -> Backend:
         self.check(request.device, request.precision)
         request = dataclasses.replace(request, device=self.resolve_device(request.device))
-        return importlib.import_module(f"munit_fast.runtime.backends.{self.module}").build(request)
+        return self._module().build(request)
 
 
 _TORCH_PRECISIONS = ("fp32", "bf16", "fp16")
@@ -98,6 +119,9 @@ BACKENDS: Dict[str, BackendSpec] = {spec.name: spec for spec in (
                 ("cpu", "cuda"), ("onnx", "onnxruntime"), "pip install 'munit-fast[export]'"),
     BackendSpec("tensorrt", "TensorRT engines built from the graphs", "tensorrt", ("fp32", "fp16"), ("cuda",),
                 ("onnx", "tensorrt"), "TensorRT from NVIDIA (pip install tensorrt, or JetPack on Jetson)"),
+    BackendSpec("openvino", "OpenVINO IR converted from the graphs (CPU, Intel GPU, NPU; int8 by NNCF)", "openvino",
+                ("fp32", "bf16", "fp16", "int8"), ("cpu", "GPU", "NPU", "AUTO"), ("openvino", "onnx"),
+                "pip install 'munit-fast[openvino]'"),
 )}
 BACKEND_CHOICES = ("auto",) + tuple(BACKENDS)
 
@@ -111,19 +135,39 @@ def get_backend(name: str) -> BackendSpec:
 def choose_backend(requested: str, device: str = "auto", precision: str = "fp32",
                    engine_dir: Optional[str] = None) -> Tuple[str, str]:
     """-> (backend name, why), the one place ``auto`` is decided. A named backend passes through.
+    auto never runs a lower precision than asked.
 
+    auto on a device only one runtime has (OpenVINO's GPU, NPU, AUTO): that runtime.
     auto on CUDA: TensorRT when engines are given (``--engine-dir``; building them takes minutes,
     so auto never starts that) and TensorRT is installed; else the Triton kernels; else eager.
-    auto on a CPU: eager (torch.compile needs a C++ toolchain and a long warm-up; the Triton
-    kernels only run interpreted there)."""
+    auto on a CPU, by the measured speed of each precision (docs/benchmarks.md): int8 runs on
+    OpenVINO (NNCF-quantized; one line naming the extra when it is not installed); bf16 on
+    OpenVINO where the CPU has native bf16 (AMX or AVX-512 BF16) and OpenVINO is installed, else
+    eager; fp32 and fp16 eager (OpenVINO fp32 is no faster than eager fp32 there, and eager is the
+    exact reference path; torch.compile needs a C++ toolchain and a long warm-up; the Triton
+    kernels only run interpreted)."""
     if requested != "auto":
         get_backend(requested)
         return requested, "as requested"
-    cuda = torch.cuda.is_available() and device != "cpu"
+    if device != "auto" and device_kind(device).lower() not in ("cpu", "cuda"):
+        for spec in BACKENDS.values():
+            if device_kind(device).lower() in (name.lower() for name in spec.devices):
+                return spec.name, f"--device {device} is a {spec.name} device"
+    cuda = torch.cuda.is_available() and device_kind(device).lower() != "cpu"
     if cuda and engine_dir and BACKENDS["tensorrt"].missing() is None:
         return "tensorrt", f"CUDA, TensorRT and engines in {engine_dir}"
     if cuda and BACKENDS["triton"].missing() is None:
         return "triton", "CUDA and Triton available"
     if cuda:
         return "eager", "CUDA without Triton"
+    openvino = BACKENDS["openvino"]
+    if precision == "int8":
+        if openvino.missing():
+            raise MunitError(f"--precision int8 on a CPU runs on OpenVINO: {openvino.missing()}")
+        return "openvino", "CPU, int8: OpenVINO with NNCF quantization"
+    if precision == "bf16" and openvino.missing() is None:
+        from .backends.openvino import has_native_bf16
+
+        if has_native_bf16():
+            return "openvino", "CPU with native bf16: OpenVINO bf16 is the fastest path there"
     return "eager", "CPU"
