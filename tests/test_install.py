@@ -44,3 +44,21 @@ def test_install_keeps_an_installed_torch(tmp_path):
     would = [line for line in result.stdout.splitlines() if line.startswith("Would install")]
     assert would == ["Would install munit-fast-0.1.0"], result.stdout[-2000:]
     assert f"torch>=2.1 in {venv}" in result.stdout  # the Jetson wheel satisfies the requirement
+
+
+def test_wheel_ships_the_demo_model_with_its_one_config(tmp_path):
+    """The built wheel holds the demo weights, the classifier and the one demo config (the file users
+    train it with), the original masters, and the top-level folders installed inside munit_fast."""
+    import zipfile
+
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                             "-w", str(tmp_path), ROOT], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = tmp_path.glob("munit_fast-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in ("munit_fast/assets/shapes_demo_gen.pt", "munit_fast/assets/mode_classifier_shapes.pt",
+                     "munit_fast/configs/shapes_demo.yaml", "munit_fast/configs/edges2shoes_folder.yaml",
+                     "munit_fast/kernels/__init__.py", "munit_fast/export/__init__.py",
+                     "munit_fast/training/__init__.py"):
+        assert required in names, required
+    assert [name for name in names if name.endswith("shapes_demo.yaml")] == ["munit_fast/configs/shapes_demo.yaml"]
