@@ -6,4 +6,5 @@ from .config import MunitConfig, load_config  # noqa: E402
 from .errors import MunitError  # noqa: E402
 from .model_folder import from_pretrained  # noqa: E402
 
-__all__ = ["MunitConfig", "MunitError", "__version__", "from_pretrained", "load_config", "load_generators", "save_generators"]
+__all__ = ["MunitConfig", "MunitError", "__version__", "from_pretrained", "load_config", "load_generators",
+           "save_generators"]

@@ -12,10 +12,10 @@ import torch
 from PIL import Image
 
 import munit_fast
+from munit_fast import from_pretrained  # the package-level name the README gives
 from munit_fast.checkpoint import load_file
 from munit_fast.cli.main import main
 from munit_fast.errors import MunitError
-from munit_fast import from_pretrained  # the package-level name the README gives
 from tests.conftest import REFERENCE, SAMPLE_IMAGES
 from tests.training.conftest import TINY_OVERRIDES
 
