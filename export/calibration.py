@@ -114,10 +114,22 @@ def _onnx_encoder(path: Optional[str]) -> Callable[[np.ndarray], np.ndarray]:
     return lambda images: session.run(None, {"image": images})[0]
 
 
+def _test_folder(config, source: str) -> Optional[str]:
+    """The config's test folder for domain ``source`` ('a' or 'b') when it exists and holds images."""
+    if config.data_root:
+        folder = os.path.join(config.data_root, "test" + source.upper())
+    else:
+        folder = getattr(config, f"data_folder_test_{source}", None)
+    if folder and os.path.isdir(folder) and list_images(folder):
+        return folder
+    return None
+
+
 def default_calibration_images(config, source: str, count: int = 32) -> Tuple[np.ndarray, str]:
-    """(images (N, C, S, S) in [-1, 1], what they are) when no --calib is given: the test images of a
-    built-in synthetic domain, else images of uniform noise at the config's size, with a warning
-    that frames of the real domain calibrate better."""
+    """(images (N, C, S, S) in [-1, 1], what they are) when no --calib is given: the source domain's
+    test images (a built-in synthetic domain, ``data_root``/testA or testB, or
+    ``data_folder_test_a``/``_b``) where this machine has them, else images of uniform noise at the
+    config's size, with a warning that frames of the real domain calibrate better."""
     import warnings
 
     from munit_fast.data.synthetic import is_synthetic, synthetic_domain
@@ -131,6 +143,10 @@ def default_calibration_images(config, source: str, count: int = 32) -> Tuple[np
         return _to_nchw(picked), f"{len(picked)} test images of {config.data_root}"
     multiple = 2 ** config.gen.n_downsample
     size = -(-config.size_for(source) // multiple) * multiple
+    test_folder = _test_folder(config, source)
+    if test_folder:
+        images = load_calibration_images(test_folder, (1, channels, size, size), count)
+        return images, f"{len(images)} test images of {test_folder}"
     warnings.warn(f"INT8 calibration without --calib uses {count} images of random noise; pass --calib with a folder "
                   "of images or a video of the source domain: real frames calibrate better", stacklevel=2)
     noise = np.random.default_rng(0).uniform(-1, 1, (count, channels, size, size)).astype(np.float32)

@@ -37,7 +37,8 @@ def add_parser(subparsers):
     precision.add_argument("--fp16", action="store_true", help="fp16 (normalization layers pinned to fp32)")
     precision.add_argument("--int8", action="store_true", help="INT8: calibrated (TensorRT 10) or a Q/DQ graph")
     t.add_argument("--calib", help="folder of images or a video whose frames calibrate INT8")
-    t.add_argument("--calib-images", type=int, default=64, help="calibration images to use (default 64)")
+    t.add_argument("--calib-images", type=options.bounded_int(1, 4096), default=64,
+                   help="calibration images to use (default 64)")
     t.add_argument("--calib-cache", help="calibration table file, read when present and written after")
     t.add_argument("--shapes", default=None,
                    help="image shapes MIN:MAX or MIN:OPT:MAX, e.g. 1x3x256x256:1x3x720x1280 (the default), or "
@@ -56,7 +57,7 @@ def add_parser(subparsers):
                    help="fp32 (default); bf16, fp16: fp16 weights, compiled at that precision; int8: NNCF "
                         "post-training quantization (normalization and the style MLP stay in float)")
     v.add_argument("--calib", help="int8: folder of images or a video of the source domain to calibrate on "
-                                   "(default: the demo domain's test images, else noise with a warning)")
+                                   "(default: the config's test images of that domain, else noise with a warning)")
     v.add_argument("--calib-images", type=options.bounded_int(1, 4096), default=32,
                    help="calibration images to use (default 32)")
     v.add_argument("--onnx-dir", help="folder of the fp32 split graphs to convert (exported there when missing; "

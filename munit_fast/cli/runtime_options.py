@@ -71,8 +71,8 @@ def add_runtime_arguments(parser) -> None:
     parser.add_argument("--openvino-dir", help="openvino backend: folder of OpenVINO IR (built there when missing; "
                                                "default: a cache keyed by the checkpoint)")
     parser.add_argument("--calib", help="int8: folder of images or a video of the source domain that calibrates the "
-                                        "quantization when the IR is built (default: the demo domain's test images, "
-                                        "else noise with a warning)")
+                                        "quantization when the IR is built (default: the config's test images of "
+                                        "the source domain, else noise with a warning)")
 
 
 def translator_from_args(args, config, quiet: bool = False):

@@ -76,3 +76,35 @@ def test_feeds_need_a_full_batch(reference_graphs):
     images = np.zeros((1, 3, 64, 64), np.float32)
     with pytest.raises(MunitError, match="at least 2 images"):
         calibration_feeds(meta, images, {"image": (2, 3, 64, 64)})
+
+
+@pytest.mark.parametrize("layout", ["data_root", "data_folder"])
+def test_without_calib_the_configs_test_images_calibrate(tmp_path, layout):
+    """No --calib: the source domain's test folder of the config (folder or list layout) is used,
+    not noise, and no warning asks for real frames."""
+    import warnings
+
+    from munit_fast.config import config_from_dict, load_config
+    from munit_fast.export.calibration import default_calibration_images
+
+    _write_images(tmp_path / "testB", [(80, 80)] * 3)
+    keys = ({"data_root": str(tmp_path)} if layout == "data_root"
+            else {"data_root": None, "data_folder_test_b": str(tmp_path / "testB"), "data_list_test_b": "unused.txt"})
+    config = config_from_dict({**load_config("configs/shapes_demo.yaml").to_dict(), **keys})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        images, described = default_calibration_images(config, "b", count=8)
+    side = config.size_for("b")
+    assert images.shape == (3, 3, side, side) and described == f"3 test images of {tmp_path / 'testB'}"
+    assert np.allclose(images[0, :, :, -1].mean(axis=1), [1, -1, -1], atol=1e-6)  # the red right half
+
+
+def test_without_calib_or_test_images_noise_calibrates_with_a_warning(tmp_path):
+    from munit_fast.config import config_from_dict, load_config
+    from munit_fast.export.calibration import default_calibration_images
+
+    demo = load_config("configs/shapes_demo.yaml").to_dict()
+    config = config_from_dict({**demo, "data_root": str(tmp_path / "none")})
+    with pytest.warns(UserWarning, match="random noise; pass --calib"):
+        images, described = default_calibration_images(config, "a", count=4)
+    assert images.shape[0] == 4 and "noise" in described
