@@ -18,10 +18,38 @@ def test_the_demo_model_ships_in_the_original_format():
     assert set(state) == {"a", "b"}
     assert os.path.getsize(DEMO_CHECKPOINT) < 8 * 2**20  # a few MB
     gen_a, gen_b = munit_fast.load_generators(DEMO_CONFIG, DEMO_CHECKPOINT)
+    assert munit_fast.load_config(DEMO_CONFIG).new_size == 128  # translations at 128x128
     with torch.no_grad():
-        content = gen_a.encode_content(torch.zeros(1, 3, 64, 64))
+        content = gen_a.encode_content(torch.zeros(1, 3, 128, 128))
         outputs = gen_b.decode(content, torch.randn(4, gen_b.style_dim, generator=torch.Generator().manual_seed(0)))
-    assert outputs.shape == (4, 3, 64, 64) and torch.isfinite(outputs).all()
+    assert outputs.shape == (4, 3, 128, 128) and torch.isfinite(outputs).all()
+
+
+def test_the_demo_walk_passes_through_several_looks():
+    """What `munit-fast demo` shows: its default walk (seed, period and clip length as the command's
+    defaults, 30 fps, the video's per-frame step limit) on the clip's sketches, classified by the
+    shipped mode classifier: all 4 looks, none taking half of the clip."""
+    from munit_fast.cli.main import build_parser
+    from munit_fast.metrics.classifier import load_classifier
+    from munit_fast.runtime.factory import build_translator
+    from munit_fast.video.sources import DEFAULT_FPS, demo_frame
+    from munit_fast.video.style_modes import WalkStyle
+
+    translator = build_translator(DEMO_CONFIG, DEMO_CHECKPOINT, "a2b", "eager", "cpu")
+    demo = build_parser().parse_args(["demo"])
+    max_step = build_parser().parse_args(["video", "--input", "demo"]).max_step
+    walk = WalkStyle(translator.style_dim, seed=demo.seed, period=demo.period, max_step=max_step)
+    times = [index / DEFAULT_FPS for index in range(demo.frames)]
+    codes = [walk.codes(t) for t in times][::5]  # every frame steps the walk; every 5th is classified
+    size = munit_fast.load_config(DEMO_CONFIG).new_size
+    sketches = torch.stack([torch.from_numpy(cv2.resize(demo_frame(t, 256, 256), (size, size),
+                                                        interpolation=cv2.INTER_AREA)) for t in times[::5]])
+    sketches = sketches.permute(0, 3, 1, 2).float() / 127.5 - 1  # (N, 3, 128, 128); black on white: any channel order
+    with torch.no_grad():
+        looks = torch.cat([translator.translate(sketches[i:i + 1], codes[i])[:, 0] for i in range(len(codes))])
+        modes = load_classifier()[0].probabilities(looks).argmax(dim=1)
+    counts = torch.bincount(modes, minlength=4)
+    assert (counts > 0).sum() == 4 and counts.max() < 0.5 * len(codes), counts.tolist()
 
 
 def test_demo_writes_a_video_without_a_display(tmp_path, monkeypatch, capsys):

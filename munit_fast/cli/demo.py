@@ -22,7 +22,9 @@ def add_parser(subparsers):
     p.add_argument("--style", default="walk", help="style mode, as for munit-fast video (default walk)")
     p.add_argument("--period", type=options.positive_float, default=2.0,
                    help="seconds between the walk's key styles (default 2: several looks in the clip)")
-    p.add_argument("--seed", type=options.seed, default=0, help="seed of the walk's key styles")
+    p.add_argument("--seed", type=options.seed, default=9,
+                   help="seed of the walk's key styles (default 9: with the built-in model the clip passes through "
+                        "all four looks)")
     p.add_argument("--no-overlay", action="store_true", help="no fps/style text on the frames")
     p.add_argument("--backend", default="auto", help="as for munit-fast video (default auto)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")

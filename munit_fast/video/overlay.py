@@ -31,4 +31,6 @@ def draw_overlay(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
 
 
 def overlay_lines(fps: float, latency_ms: float, backend: str, style: str) -> list:
-    return [f"{fps:5.1f} fps  {latency_ms:6.1f} ms", f"{backend}  {style}"]
+    """The overlay's text; ``fps`` 0 (none measured yet, the first frames) reads as ``--``."""
+    rate = f"{fps:5.1f}" if fps > 0 else "   --"
+    return [f"{rate} fps  {latency_ms:6.1f} ms", f"{backend}  {style}"]

@@ -96,7 +96,7 @@ def test_demo_int8_keeps_the_modes(demo_int8_dir, tmp_path):
         translator = build_translator(config, DEMO_CHECKPOINT, backend="openvino", precision=precision,
                                       openvino_dir=folder)
         outputs = translator.translate(inputs, translator.random_styles(8, 0)).float().flatten(0, 1)
-        assert outputs.shape == (800, 3, 64, 64)
+        assert outputs.shape == (800, 3, config.new_size, config.new_size)
         modes[precision] = classifier.probabilities(outputs).argmax(dim=1)
     same = (modes["int8"] == modes["fp32"]).float().mean().item()
     assert same >= MIN_SAME_MODE, f"INT8 has the fp32 mode for {same:.1%} of 100 inputs x 8 styles"

@@ -29,3 +29,8 @@ def test_a_frame_smaller_than_the_text_is_drawn_without_error():
     frame = np.zeros((16, 24, 3), np.uint8) + 200
     out = draw_overlay(frame, LINES)
     assert out.shape == frame.shape and (out[0, 0] == round(200 * (1 - PANEL_OPACITY))).all()
+
+
+def test_no_rate_is_shown_before_one_is_measured():
+    assert overlay_lines(0.0, 22.4, "eager-fp32", "walk")[0] == "   -- fps    22.4 ms"
+    assert overlay_lines(45.84, 22.4, "eager-fp32", "walk") == [" 45.8 fps    22.4 ms", "eager-fp32  walk"]
