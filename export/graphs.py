@@ -13,11 +13,12 @@ in every variant; an fp16 graph casts inside (convolutions fp16, normalization s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Tuple
+from typing import Dict, Mapping, Tuple
 
 import torch
 import torch.nn as nn
 
+from munit_fast.errors import MunitError
 from munit_fast.model import AdaINGen
 from munit_fast.model.generator import MLP, Decoder
 
@@ -47,6 +48,35 @@ SIGNATURES = {
         "content": {0: "content_batch", 2: "content_height", 3: "content_width"}, "style": {0: "styles"},
         "output": {0: "styles", 2: "height", 3: "width"}}),
 }
+
+
+@dataclass(frozen=True)
+class SplitGraphsInfo:
+    """What a runtime needs of one export's split graphs, from their munit-fast metadata."""
+
+    style_dim: int
+    n_downsample: int
+    input_dim: int
+    output_dim: int
+    content_dim: int
+    precision: str
+
+
+SAME_EXPORT_KEYS = ("direction", "precision", "weights_sha256")  # equal in every part of one export
+
+
+def split_graphs_info(metadata: Mapping[str, Mapping[str, str]], paths: Mapping[str, str],
+                      what: str) -> SplitGraphsInfo:
+    """The decoder's shapes and precision, after checking that every part of ``metadata`` ({part:
+    its munit-fast metadata}) comes from the same export as the decoder; ``what`` names the files
+    in the error ("ONNX graphs", "OpenVINO IR")."""
+    meta = metadata["decoder"]
+    for part, other in metadata.items():
+        if any(other.get(key) != meta.get(key) for key in SAME_EXPORT_KEYS):
+            raise MunitError(f"{what} {paths[part]} and {paths['decoder']} come from different exports "
+                             "(direction, precision or weights differ); export them together")
+    return SplitGraphsInfo(int(meta["style_dim"]), int(meta["n_downsample"]), int(meta["input_dim"]),
+                           int(meta["output_dim"]), int(meta["content_dim"]), meta["precision"])
 
 
 class _Graph(nn.Module):

@@ -82,3 +82,28 @@ def test_cuda_execution_provider_with_io_binding(reference_config, reference_che
     out = onnx.translate(images.cuda(), styles.cuda())
     assert out.is_cuda
     torch.testing.assert_close(out.cpu(), eager.translate(images, styles), atol=ATOL, rtol=0)
+
+
+def test_graphs_of_two_exports_are_refused_together(reference_graphs):
+    """A decoder of the fp16 export beside the fp32 encoders: one line naming both files."""
+    from munit_fast.runtime.backends.onnxruntime import OrtBackend
+
+    mixed = {**reference_graphs["fp32"], "decoder": reference_graphs["fp16"]["decoder"]}
+    with pytest.raises(MunitError, match="come from different exports"):
+        OrtBackend(mixed, torch.device("cpu"))
+
+
+@pytest.mark.parametrize("key", ["direction", "precision", "weights_sha256"])
+def test_split_graphs_info_checks_every_part_against_the_decoder(key):
+    from munit_fast.export.graphs import split_graphs_info
+
+    meta = {"direction": "a2b", "precision": "fp32", "weights_sha256": "ab12", "style_dim": "8",
+            "n_downsample": "2", "input_dim": "3", "output_dim": "1", "content_dim": "256"}
+    paths = {"content_encoder": "c.onnx", "style_encoder": "s.onnx", "decoder": "d.onnx"}
+    info = split_graphs_info({part: dict(meta) for part in paths}, paths, "ONNX graphs")
+    assert (info.style_dim, info.n_downsample, info.input_dim, info.output_dim, info.content_dim,
+            info.precision) == (8, 2, 3, 1, 256, "fp32")
+    other = {part: dict(meta) for part in paths}
+    other["style_encoder"][key] = "other"
+    with pytest.raises(MunitError, match="ONNX graphs s.onnx and d.onnx come from different exports"):
+        split_graphs_info(other, paths, "ONNX graphs")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from munit_fast.errors import MunitError
-from munit_fast.export.graphs import SPLIT_PARTS
+from munit_fast.export.graphs import SPLIT_PARTS, split_graphs_info
 from munit_fast.export.onnx_export import read_metadata
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -57,19 +57,10 @@ class OrtBackend:
         if missing:
             raise MunitError(f"--backend onnx needs the graphs {', '.join(SPLIT_PARTS)}; missing {', '.join(missing)}")
         self.device = device
-        meta = read_metadata(paths["decoder"])
-        self.style_dim = int(meta["style_dim"])
-        self.n_downsample = int(meta["n_downsample"])
-        self.input_dim = int(meta["input_dim"])
-        self.output_dim = int(meta["output_dim"])
-        self.content_dim = int(meta["content_dim"])
-        self.precision = meta["precision"]
+        info = split_graphs_info({part: read_metadata(paths[part]) for part in SPLIT_PARTS}, paths, "ONNX graphs")
+        self.style_dim, self.n_downsample, self.precision = info.style_dim, info.n_downsample, info.precision
+        self.input_dim, self.output_dim, self.content_dim = info.input_dim, info.output_dim, info.content_dim
         self.name = f"onnx-{device.type}-{self.precision}"
-        for part in SPLIT_PARTS:
-            other = read_metadata(paths[part])
-            if other.get("direction") != meta.get("direction") or other.get("precision") != self.precision:
-                raise MunitError(f"ONNX graphs {paths[part]} and {paths['decoder']} come from different exports "
-                                 "(direction or precision differ); export them together")
         self.sessions = {part: make_session(paths[part], device, threads) for part in SPLIT_PARTS}
 
     def _run(self, part: str, inputs: Sequence[torch.Tensor], output_shape) -> torch.Tensor:

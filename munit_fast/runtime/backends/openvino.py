@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from munit_fast.errors import MunitError
-from munit_fast.export.graphs import SPLIT_PARTS
+from munit_fast.export.graphs import SPLIT_PARTS, split_graphs_info
 from munit_fast.export.openvino_export import openvino_core, read_ir_metadata
 
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
@@ -100,21 +100,13 @@ class OpenVINOBackend:
         if missing:
             raise MunitError(f"--backend openvino needs the IR of {', '.join(SPLIT_PARTS)}; missing "
                              f"{', '.join(missing)}")
-        meta = read_ir_metadata(paths["decoder"])
-        if "direction" not in meta:
+        metadata = {part: read_ir_metadata(paths[part]) for part in SPLIT_PARTS}
+        if "direction" not in metadata["decoder"]:
             raise MunitError(f"{paths['decoder']} is not IR built by munit-fast export openvino (no munit-fast "
                              "metadata)")
-        for part in SPLIT_PARTS:
-            other = read_ir_metadata(paths[part])
-            if any(other.get(key) != meta.get(key) for key in ("direction", "precision", "weights_sha256")):
-                raise MunitError(f"OpenVINO IR {paths[part]} and {paths['decoder']} come from different exports "
-                                 "(direction, precision or weights differ); export them together")
-        self.style_dim = int(meta["style_dim"])
-        self.n_downsample = int(meta["n_downsample"])
-        self.input_dim = int(meta["input_dim"])
-        self.output_dim = int(meta["output_dim"])
-        self.content_dim = int(meta["content_dim"])
-        self.precision = meta["precision"]
+        info = split_graphs_info(metadata, paths, "OpenVINO IR")
+        self.style_dim, self.n_downsample, self.precision = info.style_dim, info.n_downsample, info.precision
+        self.input_dim, self.output_dim, self.content_dim = info.input_dim, info.output_dim, info.content_dim
         self.device = device
         self.name = f"openvino-{device}-{self.precision}"
         self.requests = {part: compile_ir(paths[part], device, self.precision).create_infer_request()
