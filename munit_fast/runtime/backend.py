@@ -11,6 +11,8 @@ from typing import Protocol, Union, runtime_checkable
 
 import torch
 
+from munit_fast.errors import MunitError
+
 
 @runtime_checkable
 class Backend(Protocol):
@@ -33,3 +35,13 @@ class Backend(Protocol):
     def decode(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
         """content (1 or K, content_dim, h, w), styles (K, style_dim) -> images (K, output_dim,
         h * 2^n, w * 2^n): one content map decodes with K styles in one call."""
+
+
+def decode_inputs(content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    """The styles of a `Backend.decode` call as (K, style_dim), after checking that ``content`` is
+    (1 or K, C, h, w): the check every backend running exported graphs needs before its decoder."""
+    styles = styles.reshape(styles.shape[0], -1)
+    if content.shape[0] not in (1, styles.shape[0]):
+        raise MunitError(f"content batch {content.shape[0]} and style batch {styles.shape[0]} differ; "
+                         "pass one content map with K styles or K of each")
+    return styles

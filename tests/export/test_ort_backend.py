@@ -107,3 +107,14 @@ def test_split_graphs_info_checks_every_part_against_the_decoder(key):
     other["style_encoder"][key] = "other"
     with pytest.raises(MunitError, match="ONNX graphs s.onnx and d.onnx come from different exports"):
         split_graphs_info(other, paths, "ONNX graphs")
+
+
+def test_decode_refuses_content_and_style_batches_that_differ(reference_graphs):
+    from munit_fast.runtime.backend import decode_inputs
+    from munit_fast.runtime.backends.onnxruntime import OrtBackend
+
+    assert decode_inputs(torch.zeros(1, 4, 2, 2), torch.zeros(3, 8, 1, 1)).shape == (3, 8)  # original (K, d, 1, 1)
+    backend = OrtBackend(reference_graphs["fp32"], torch.device("cpu"))
+    content = torch.zeros(2, backend.content_dim, 4, 4)
+    with pytest.raises(MunitError, match="content batch 2 and style batch 3 differ"):
+        backend.decode(content, torch.zeros(3, backend.style_dim))

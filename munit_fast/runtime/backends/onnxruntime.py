@@ -14,6 +14,7 @@ import torch
 from munit_fast.errors import MunitError
 from munit_fast.export.graphs import SPLIT_PARTS, split_graphs_info
 from munit_fast.export.onnx_export import read_metadata
+from munit_fast.runtime.backend import decode_inputs
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -94,10 +95,7 @@ class OrtBackend:
 
     @torch.inference_mode()
     def decode(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
-        styles = styles.reshape(styles.shape[0], -1)
-        if content.shape[0] not in (1, styles.shape[0]):
-            raise MunitError(f"content batch {content.shape[0]} and style batch {styles.shape[0]} differ; "
-                             "pass one content map with K styles or K of each")
+        styles = decode_inputs(content, styles)
         scale = 2 ** self.n_downsample
         shape = (styles.shape[0], self.output_dim, content.shape[2] * scale, content.shape[3] * scale)
         return self._run("decoder", [content, styles], shape)

@@ -17,6 +17,7 @@ import torch
 from munit_fast.errors import MunitError
 from munit_fast.export.graphs import SPLIT_PARTS, split_graphs_info
 from munit_fast.export.openvino_export import openvino_core, read_ir_metadata
+from munit_fast.runtime.backend import decode_inputs
 
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 CAPABILITIES = {"bf16": "BF16", "fp16": "FP16", "int8": "INT8"}  # OPTIMIZATION_CAPABILITIES a precision needs
@@ -130,10 +131,7 @@ class OpenVINOBackend:
     @torch.inference_mode()
     def decode(self, content: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
         # content (1 or K, content_dim, h, w), styles (K, style_dim) -> images (K, output_dim, H, W)
-        styles = styles.reshape(styles.shape[0], -1)
-        if content.shape[0] not in (1, styles.shape[0]):
-            raise MunitError(f"content batch {content.shape[0]} and style batch {styles.shape[0]} differ; "
-                             "pass one content map with K styles or K of each")
+        styles = decode_inputs(content, styles)
         return self._run("decoder", [content, styles])
 
 
