@@ -1,5 +1,5 @@
-"""Video pipeline throughput against the bare model, and K styles in one batched decode against
-K single translations.
+"""Video pipeline throughput against the bare model, K styles in one batched decode against
+K single translations, and the demo model's per-frame cost against the 64x64 model it replaced.
 
     pytest benches/test_bench_video.py -m quick                  # tiny reference model, CPU-sized
     pytest benches/test_bench_video.py                           # adds a dim-16 model at 128x128 (slow)
@@ -35,11 +35,14 @@ from munit_fast.video.style_modes import StyleController, parse_style_mode
 
 REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "data", "official_munit")
 
-CASES = [  # (name, model dim, n_res, model input size, frames)
-    pytest.param("tiny-64", 8, 2, 64, 48, marks=pytest.mark.quick),
-    pytest.param("demo-64", 16, 2, 64, 96),  # the shipped demo model, as `munit-fast demo` runs it
-    pytest.param("small-128", 16, 4, 128, 48, marks=pytest.mark.slow),
+CASES = [  # (name, model, model input size, frames)
+    pytest.param("tiny-64", "reference", 64, 48, marks=pytest.mark.quick),
+    pytest.param("demo-128", "demo", 128, 96),  # the shipped demo model, as `munit-fast demo` runs it
+    pytest.param("small-128", "small", 128, 48, marks=pytest.mark.slow),
 ]
+# The 64x64 demo model the shipped 128x128 one replaced (its architecture; speed does not depend on the weights)
+PREVIOUS_DEMO = {"gen": {"dim": 16, "mlp_dim": 64, "style_dim": 2, "activ": "relu", "n_downsample": 2, "n_res": 2,
+                         "pad_type": "reflect"}, "new_size": 64}
 
 
 def hardware() -> str:
@@ -47,17 +50,22 @@ def hardware() -> str:
     return f"{device}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def make_translator(tmp_path, dim: int, n_res: int):
-    if (dim, n_res) == (16, 2):  # the built-in demo model
-        return build_translator(load_config(DEMO_CONFIG), DEMO_CHECKPOINT, "a2b", "eager", "cpu")
-    if dim == 8 and n_res == 2:  # the tiny reference model of the tests
-        config = load_config(os.path.join(REFERENCE, "config.yaml"))
-        return build_translator(config, os.path.join(REFERENCE, "gen_00000001.pt"), "a2b", "eager", "cpu")
-    config = config_from_dict({"gen": {"dim": dim, "mlp_dim": 64, "style_dim": 8, "activ": "relu", "n_downsample": 2,
-                                       "n_res": n_res, "pad_type": "reflect"}, "new_size": 128})
-    checkpoint = str(tmp_path / "gen_small.pt")
+def random_weights_translator(tmp_path, config_dict: dict):
+    config = config_from_dict(config_dict)
+    checkpoint = str(tmp_path / "gen_random.pt")
     save_generators(*build_generators(config), checkpoint)
     return build_translator(config, checkpoint, "a2b", "eager", "cpu")
+
+
+def make_translator(tmp_path, model: str):
+    if model == "demo":  # the built-in demo model
+        return build_translator(load_config(DEMO_CONFIG), DEMO_CHECKPOINT, "a2b", "eager", "cpu")
+    if model == "reference":  # the tiny reference model of the tests
+        config = load_config(os.path.join(REFERENCE, "config.yaml"))
+        return build_translator(config, os.path.join(REFERENCE, "gen_00000001.pt"), "a2b", "eager", "cpu")
+    return random_weights_translator(tmp_path, {  # "small": dim 16, 4 res blocks
+        "gen": {"dim": 16, "mlp_dim": 64, "style_dim": 8, "activ": "relu", "n_downsample": 2, "n_res": 4,
+                "pad_type": "reflect"}, "new_size": 128})
 
 
 def demo_frames(count: int, size: int):
@@ -91,9 +99,9 @@ def model_only(translator, tensors, codes):
     return in_worker_thread(work)
 
 
-@pytest.mark.parametrize("name, dim, n_res, size, count", CASES)
-def test_bench_pipeline_vs_model(benchmark, tmp_path, name, dim, n_res, size, count):
-    translator = make_translator(tmp_path, dim, n_res)
+@pytest.mark.parametrize("name, model, size, count", CASES)
+def test_bench_pipeline_vs_model(benchmark, tmp_path, name, model, size, count):
+    translator = make_translator(tmp_path, model)
     frames, framing = demo_frames(count, size)
     tensors = [tensor for _, tensor in frames]
     codes = translator.random_styles(1, seed=0)
@@ -129,10 +137,10 @@ def test_bench_pipeline_vs_model(benchmark, tmp_path, name, dim, n_res, size, co
     })
 
 
-@pytest.mark.parametrize("name, dim, n_res, size, count", CASES)
+@pytest.mark.parametrize("name, model, size, count", CASES)
 @pytest.mark.parametrize("styles", [4])
-def test_bench_grid_vs_single_styles(benchmark, tmp_path, name, dim, n_res, size, count, styles):
-    translator = make_translator(tmp_path, dim, n_res)
+def test_bench_grid_vs_single_styles(benchmark, tmp_path, name, model, size, count, styles):
+    translator = make_translator(tmp_path, model)
     frames, _ = demo_frames(1, size)
     tensor = frames[0][1]
     codes = translator.random_styles(styles, seed=1)
@@ -163,3 +171,41 @@ def test_bench_grid_vs_single_styles(benchmark, tmp_path, name, dim, n_res, size
         "k_singles_ms": singles_seconds * 1000, "grid_ms": grid_seconds * 1000,
         "grid_over_singles": grid_seconds / singles_seconds, "max_error_fp32": max_error, "hardware": hardware(),
     })
+
+
+@pytest.mark.quick
+def test_bench_demo_per_frame_vs_previous_model(benchmark, tmp_path):
+    """What one demo frame costs the model: the shipped 128x128 demo model against the 64x64 one it
+    replaced, each translating its own size with a new style every call. Rounds alternate in one
+    thread (the previous model is timed in each round's setup), so both see the same machine."""
+    calls = 40
+    models = {"shipped": make_translator(tmp_path, "demo"),
+              "previous": random_weights_translator(tmp_path, PREVIOUS_DEMO)}
+    inputs = {"shipped": demo_frames(1, 128)[0][0][1], "previous": demo_frames(1, 64)[0][0][1]}  # (1, 3, size, size)
+    codes = {key: translator.random_styles(calls, seed=2) for key, translator in models.items()}
+    previous_ms, outputs = [], {}
+
+    def frames(key):
+        for index in range(calls):
+            outputs[key] = models[key].translate(inputs[key], codes[key][index:index + 1])
+
+    def time_previous():
+        began = time.perf_counter()
+        frames("previous")
+        previous_ms.append((time.perf_counter() - began) * 1000 / calls)
+
+    with torch.inference_mode():
+        for key in models:
+            frames(key)  # warm-up
+        benchmark.pedantic(lambda: frames("shipped"), setup=time_previous, rounds=1 if benchmark.disabled else 40,
+                           iterations=1, warmup_rounds=0)
+    assert outputs["shipped"].shape[-2:] == (128, 128) and outputs["previous"].shape[-2:] == (64, 64)
+    assert torch.isfinite(outputs["shipped"]).all()
+    if benchmark.stats:
+        shipped = benchmark.stats.stats
+        benchmark.extra_info.update({
+            "calls_per_round": calls, "shipped_min_ms": shipped.min * 1000 / calls,
+            "previous_min_ms": min(previous_ms), "min_ratio": shipped.min * 1000 / calls / min(previous_ms),
+            "median_ratio": shipped.median * 1000 / calls / sorted(previous_ms)[len(previous_ms) // 2],
+            "hardware": hardware(),
+        })
