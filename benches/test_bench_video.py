@@ -2,18 +2,21 @@
 K single translations, and the demo model's per-frame cost against the 64x64 model it replaced.
 
     pytest benches/test_bench_video.py -m quick                  # tiny reference model, CPU-sized
-    pytest benches/test_bench_video.py                           # adds a dim-16 model at 128x128 (slow)
+    pytest benches/test_bench_video.py                           # adds the shipped demo model and a dim-16
+                                                                 # model at 128x128 (slow)
     pytest benches/test_bench_video.py --benchmark-disable       # one cheap pass, checks only
 
 extra_info: fps of the pipeline and of the model alone on the same frames and backend, their
 ratio (the pipeline's overhead; target >= 0.9), GFLOP per frame, max error of the pipeline's
 frames against the model's own output (uint8 levels) and of the batched K-style decode against
-K single decodes (fp32), and the hardware.
+K single decodes (fp32), the demo model's and the previous demo model's ms per frame and their
+ratio (fastest and median rounds), and the hardware.
 """
 from __future__ import annotations
 
 import os
 import platform
+import statistics
 import threading
 import time
 
@@ -181,7 +184,8 @@ def test_bench_demo_per_frame_vs_previous_model(benchmark, tmp_path):
     calls = 40
     models = {"shipped": make_translator(tmp_path, "demo"),
               "previous": random_weights_translator(tmp_path, PREVIOUS_DEMO)}
-    inputs = {"shipped": demo_frames(1, 128)[0][0][1], "previous": demo_frames(1, 64)[0][0][1]}  # (1, 3, size, size)
+    sizes = {"shipped": load_config(DEMO_CONFIG).new_size, "previous": PREVIOUS_DEMO["new_size"]}
+    inputs = {key: demo_frames(1, size)[0][0][1] for key, size in sizes.items()}  # (1, 3, size, size)
     codes = {key: translator.random_styles(calls, seed=2) for key, translator in models.items()}
     previous_ms, outputs = [], {}
 
@@ -199,13 +203,13 @@ def test_bench_demo_per_frame_vs_previous_model(benchmark, tmp_path):
             frames(key)  # warm-up
         benchmark.pedantic(lambda: frames("shipped"), setup=time_previous, rounds=1 if benchmark.disabled else 40,
                            iterations=1, warmup_rounds=0)
-    assert outputs["shipped"].shape[-2:] == (128, 128) and outputs["previous"].shape[-2:] == (64, 64)
+    assert all(outputs[key].shape[-2:] == (size, size) for key, size in sizes.items())
     assert torch.isfinite(outputs["shipped"]).all()
     if benchmark.stats:
         shipped = benchmark.stats.stats
         benchmark.extra_info.update({
             "calls_per_round": calls, "shipped_min_ms": shipped.min * 1000 / calls,
             "previous_min_ms": min(previous_ms), "min_ratio": shipped.min * 1000 / calls / min(previous_ms),
-            "median_ratio": shipped.median * 1000 / calls / sorted(previous_ms)[len(previous_ms) // 2],
+            "median_ratio": shipped.median * 1000 / calls / statistics.median(previous_ms),
             "hardware": hardware(),
         })
