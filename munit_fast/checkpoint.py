@@ -56,7 +56,9 @@ def save_safetensors(state: Mapping[str, Mapping[str, torch.Tensor]], path: Path
 
     flat = {f"{domain}.{key}": value.detach().contiguous()
             for domain in ("a", "b") for key, value in state[domain].items()}
-    metadata = {_ORDER_KEY: json.dumps(list(flat)), "format": "pt"}
+    # One metadata entry only: safetensors writes its metadata map in a random order
+    # (safetensors issue #584), so two entries would make identical saves differ in bytes.
+    metadata = {_ORDER_KEY: json.dumps(list(flat))}
     with atomic_open(path) as handle:
         handle.write(save(flat, metadata=metadata))
 

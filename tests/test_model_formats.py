@@ -43,6 +43,19 @@ def test_convert_round_trip_is_bit_identical(tmp_path, original):
     assert b"a.enc_style.model.0.conv.weight" in raw or b"a.cnns.0.0.conv.weight" in raw  # original names, a./b.
 
 
+def test_conversions_are_byte_reproducible(tmp_path):
+    """The same checkpoint converts to the same bytes every time (hashes, caches and Hub uploads
+    rely on it): six conversions, where a header written in a random order would differ."""
+    written = []
+    for k in range(6):
+        assert main(["convert", GEN, str(tmp_path / f"gen{k}.safetensors")]) == 0
+        written.append((tmp_path / f"gen{k}.safetensors").read_bytes())
+    assert all(data == written[0] for data in written)
+    assert main(["convert", str(tmp_path / "gen0.safetensors"), str(tmp_path / "back0.pt")]) == 0
+    assert main(["convert", str(tmp_path / "gen5.safetensors"), str(tmp_path / "back5.pt")]) == 0
+    assert (tmp_path / "back0.pt").read_bytes() == (tmp_path / "back5.pt").read_bytes()
+
+
 def test_safetensors_checkpoint_translates_like_the_pt(tmp_path):
     assert main(["convert", GEN, str(tmp_path / "gen.safetensors")]) == 0
     for name, weights in (("pt", GEN), ("st", str(tmp_path / "gen.safetensors"))):
