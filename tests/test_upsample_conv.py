@@ -11,12 +11,19 @@ from munit_fast.model.upsample_conv import PolyphaseDecoder, PolyphaseUpsampleCo
 @pytest.mark.parametrize("size", [
     (8, 8),  # interior and all four border lines
     (5, 7),  # odd, non-square
-    (3, 3),  # smallest size with the strip correction
-    (2, 4),  # below it: falls back to the direct computation
+    (2, 4),  # smallest size with the border-line correction
+    (2, 2),
+    (1, 1),  # below it: the direct computation (the original refuses reflect padding there)
 ])
 def test_block_equals_upsample_then_conv(pad_type, size):
     block = Conv2dBlock(6, 4, 5, 1, 2, norm="ln", activation="relu", pad_type=pad_type).eval()
     x = torch.randn(2, 6, *size)
+    if pad_type == "reflect" and min(size) < 2:  # reflect padding of 2 needs 3 upsampled pixels
+        for path in (lambda: block(nn.Upsample(scale_factor=2, mode="nearest")(x)),
+                     lambda: PolyphaseUpsampleConv(block)(x)):
+            with pytest.raises(RuntimeError, match="Padding size should be less"):
+                path()
+        return
     with torch.no_grad():
         expected = block(nn.Upsample(scale_factor=2, mode="nearest")(x))
         actual = PolyphaseUpsampleConv(block)(x)

@@ -10,7 +10,8 @@ the same result up to fp32 rounding.
 Padding: zero and replicate padding of the upsampled image equal the same padding of the
 low-resolution image, so the rewrite is exact everywhere. Reflect padding differs only in the
 padding row/column two pixels out, which only the first and last output row and column read;
-those four lines are recomputed the original way from thin strips of the input.
+those four lines are recomputed the original way, each from the five padded rows (or columns)
+it reads, built from the input's two outermost lines.
 """
 from __future__ import annotations
 
@@ -56,20 +57,40 @@ class PolyphaseUpsampleConv(nn.Module):
         self.register_buffer("bias", conv.bias.detach().repeat_interleave(4), persistent=False)
 
     def _direct(self, x: torch.Tensor) -> torch.Tensor:
-        """The original computation on a (thin) input."""
+        """The original computation."""
         return self.block.convolve(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+    @staticmethod
+    def _first_and_last_rows(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """x: (B, C_in, H, W), H >= 2 -> (2B, C_out, 1, 2W): output rows 0 (batch :B) and 2H-1
+        (batch B:) of upsample x2 -> reflect pad 2 -> 5x5 conv. Row 0 reads padded rows -2..2,
+        which are upsampled rows 2, 1, 0, 1, 2, that is input rows 1, 0, 0, 0, 1; row 2H-1
+        mirrors it at the bottom."""
+        def lines(outer, inner):  # input rows (B, C, 1, W) -> the 5 rows one output row reads
+            return torch.cat([inner, outer.expand(-1, -1, 3, -1), inner], 2)
+
+        rows = torch.cat([lines(x[..., :1, :], x[..., 1:2, :]), lines(x[..., -1:, :], x[..., -2:-1, :])])
+        rows = rows.unsqueeze(-1).expand(-1, -1, -1, -1, 2).flatten(3)  # nearest x2 along W: (2B, C, 5, 2W)
+        rows = F.pad(rows, (2, 2, 0, 0), mode="reflect")  # (2B, C, 5, 2W + 4)
+        # one output row as a matrix product: a convolution call on 5-row inputs costs far more
+        windows = rows.unfold(3, weight.shape[-1], 1)  # (2B, C, 5, 2W, 5)
+        out = torch.tensordot(windows, weight, dims=([1, 2, 4], [1, 2, 3])) + bias  # (2B, 2W, C_out)
+        return out.transpose(1, 2).unsqueeze(2)
 
     def convolve(self, x: torch.Tensor) -> torch.Tensor:  # (B, C_in, H, W) -> (B, C_out, 2H, 2W)
         weight = self.weight.to(x.dtype)
-        out = F.pixel_shuffle(F.conv2d(self.low_res_pad(x), weight, self.bias.to(x.dtype)), 2)
+        bias = self.bias.to(x.dtype)
+        out = F.pixel_shuffle(F.conv2d(self.low_res_pad(x), weight, bias), 2)
         if self.reflect:
             h, w = x.shape[-2:]
-            if h < 3 or w < 3:
-                return self._direct(x)
-            out[..., 0, :] = self._direct(x[..., :3, :])[..., 0, :]
-            out[..., -1, :] = self._direct(x[..., -3:, :])[..., -1, :]
-            out[..., :, 0] = self._direct(x[..., :, :3])[..., :, 0]
-            out[..., :, -1] = self._direct(x[..., :, -3:])[..., :, -1]
+            if h < 2 or w < 2:
+                return self._direct(x)  # what the original does (PyTorch refuses the padding)
+            batch = x.shape[0]
+            conv_weight, conv_bias = self.block.conv.weight.to(x.dtype), self.block.conv.bias.to(x.dtype)
+            rows = self._first_and_last_rows(x, conv_weight, conv_bias)  # (2B, C_out, 1, 2W)
+            columns = self._first_and_last_rows(x.transpose(2, 3), conv_weight.transpose(2, 3), conv_bias)
+            out[..., 0, :], out[..., -1, :] = rows[:batch, :, 0], rows[batch:, :, 0]
+            out[..., :, 0], out[..., :, -1] = columns[:batch, :, 0], columns[batch:, :, 0]
         return out
 
     def forward(self, x):
