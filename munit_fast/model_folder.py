@@ -118,11 +118,35 @@ def model_card(config: MunitConfig, iterations: int, command: str, metrics: Opti
     return "\n".join(rows) + "\n"
 
 
+def _is_model_file(name: str) -> bool:
+    return name in (CONFIG, CARD, EVAL, "gen.pt") or name.endswith(SAFETENSORS)
+
+
+def check_replaceable(folder: str, what: str = "--output") -> None:
+    """Fail unless ``folder`` is new, empty or a model folder: writing one replaces the folder
+    as a whole, which must never take a source tree, a training run or anything else with it."""
+    if not os.path.lexists(folder):
+        return
+    if os.path.islink(folder) or not os.path.isdir(folder):
+        kind = "a symbolic link" if os.path.islink(folder) else "not a folder"
+        raise MunitError(f"{what} {folder} exists and is {kind}; pass a new folder name for the model")
+    try:
+        others = sorted(name for name in os.listdir(folder) if not _is_model_file(name))
+    except OSError as exc:
+        raise write_error(folder, exc) from None
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise MunitError(f"{what} {folder} exists and is not a model folder (it holds {shown}); writing a model "
+                         "replaces the whole folder, so pass a new folder name or an existing model folder")
+
+
 def write_model_folder(folder: str, config: MunitConfig, generators: dict, card: str,
                        metrics: Optional[dict] = None) -> str:
     """Write (or replace) a model folder as a whole: built beside it, then renamed into place, so a
-    reader never sees half of one. ``generators``: {'a': state dict, 'b': state dict}."""
+    reader never sees half of one. An existing folder is replaced only when it is empty or a model
+    folder (`check_replaceable`). ``generators``: {'a': state dict, 'b': state dict}."""
     folder = os.path.abspath(folder)
+    check_replaceable(folder)
     parent = os.path.dirname(folder)
     make_folder(parent)
     try:
@@ -135,11 +159,13 @@ def write_model_folder(folder: str, config: MunitConfig, generators: dict, card:
         atomic_write_text(os.path.join(staging, CARD), card)
         if metrics:
             atomic_write_text(os.path.join(staging, EVAL), json.dumps(metrics, indent=2))
-        old = folder + ".old.tmp"
+        old = None
         if os.path.isdir(folder):
-            os.replace(folder, old)
+            old = tempfile.mkdtemp(prefix=os.path.basename(folder) + ".", suffix=".old.tmp", dir=parent)
+            os.replace(folder, old)  # onto the empty folder just made: no name two writers could share
         os.replace(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise write_error(folder, exc) from None

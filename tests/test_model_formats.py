@@ -122,6 +122,58 @@ def test_export_model_takes_a_chosen_iteration_and_metrics(trained_run, tmp_path
     assert all(torch.equal(v, saved["a"][k]) for k, v in gen_a.state_dict().items())
 
 
+def test_export_model_replaces_only_model_folders(trained_run, tmp_path, capsys):
+    """--output is replaced as a whole, so a folder holding anything but a model's files (a source
+    tree, the run itself, a home folder) is refused before any work and left as it was."""
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "notes.txt").write_text("keep me")
+    for output, shown in ((project, "notes.txt, src"), (trained_run, None), (project / "notes.txt", None)):
+        assert main(["export-model", "--run", str(trained_run), "--output", str(output)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "pass a new folder name" in err, err
+        assert shown is None or f"it holds {shown})" in err
+    assert (project / "notes.txt").read_text() == "keep me" and (project / "src").is_dir()
+    assert os.path.isfile(trained_run / "checkpoints" / "gen_00000002.pt")
+    (tmp_path / "link").symlink_to(project, target_is_directory=True)
+    assert main(["export-model", "--run", str(trained_run), "--output", str(tmp_path / "link")]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    # a model folder (here one from an earlier export, with its eval.json) and an empty folder are replaced
+    (tmp_path / "eval.json").write_text('{"cis_kl": 0.5}')
+    model = tmp_path / "model"
+    assert main(["export-model", "--run", str(trained_run), "--output", str(model), "--eval",
+                 str(tmp_path / "eval.json")]) == 0
+    assert main(["export-model", "--run", str(trained_run), "--iteration", "1", "--output", str(model)]) == 0
+    assert "1 iterations" in (model / "README.md").read_text() and not (model / "eval.json").exists()
+    assert sorted(os.listdir(tmp_path)) == ["eval.json", "link", "model", "project"]  # no staging left
+    (tmp_path / "empty").mkdir()
+    assert main(["export-model", "--run", str(trained_run), "--output", str(tmp_path / "empty")]) == 0
+
+
+def test_export_model_refuses_bad_iterations_and_eval_files(trained_run, tmp_path, capsys):
+    (tmp_path / "list.json").write_text("[1, 2]")
+    for extra, message in ((["--iteration", "0"], "--iteration must be >= 1"),
+                           (["--iteration", "-3"], "--iteration must be >= 1"),
+                           (["--iteration", "7"], "gen_00000007.pt does not exist"),
+                           (["--eval", str(tmp_path / "list.json")], "expected the JSON object munit-fast eval")):
+        assert main(["export-model", "--run", str(trained_run), "--output", str(tmp_path / "m")] + extra) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_training_refuses_a_run_folder_whose_model_folder_is_not_one(tmp_path, capsys):
+    """train writes <output>/model at its end: a `model` there that holds other things is refused
+    at the start, not after hours of training."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "mine.txt").write_text("x")
+    config = os.path.join(os.path.dirname(__file__), "..", "configs", "demo_edges2handbags_folder.yaml")
+    sets = [a for item in TINY_OVERRIDES for a in ("--set", item)]
+    assert main(["train", "--config", config, "--output-dir", str(tmp_path), "--max-iter", "1", "--no-progress",
+                 *sets]) == 2
+    assert "the run's model folder" in capsys.readouterr().err
+    assert not (tmp_path / "checkpoints").exists() and (tmp_path / "model" / "mine.txt").exists()
+
+
 def test_hub_repository_ids_resolve_offline_from_the_cache(trained_run, tmp_path, monkeypatch):
     pytest.importorskip("huggingface_hub", reason="the Hub resolution needs huggingface_hub (the [hub] extra)")
     commit = "0123456789abcdef0123456789abcdef01234567"

@@ -18,7 +18,7 @@ import torch.distributed as dist
 from munit_fast.config import MunitConfig, dump_config
 from munit_fast.errors import MunitError
 from munit_fast.files import RunLock, atomic_write_text, make_folder, remove_partial_files
-from munit_fast.model_folder import model_card, write_model_folder
+from munit_fast.model_folder import check_replaceable, model_card, write_model_folder
 
 from . import distributed
 from .data import PairedBatches, display_images, domain_dataset
@@ -117,6 +117,7 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
     select_fastest_convolutions(device)
     checkpoints = os.path.join(options.output_dir, "checkpoints")
     images = os.path.join(options.output_dir, "images")
+    check_replaceable(os.path.join(options.output_dir, MODEL_FOLDER), "the run's model folder")  # not after training
 
     data = {(d, split): domain_dataset(config, d, split == "train") for d in "ab" for split in ("train", "test")}
     batches = PairedBatches(data["a", "train"], data["b", "train"], config.batch_size, config.num_workers,

@@ -22,10 +22,13 @@ def run(args) -> int:
     from munit_fast.checkpoint import load_file
     from munit_fast.config import load_config
     from munit_fast.files import check_writable_folder
-    from munit_fast.model_folder import model_card, write_model_folder
+    from munit_fast.model_folder import check_replaceable, model_card, write_model_folder
     from munit_fast.training.run_info import read_run_command
     from munit_fast.training.snapshots import latest_generator_iteration
 
+    if args.iteration is not None and args.iteration < 1:
+        raise MunitError(f"--iteration must be >= 1 (a snapshot's number), got {args.iteration}")
+    check_replaceable(os.path.abspath(args.output))  # before any work
     config = load_config(os.path.join(args.run_dir, "config.yaml"))
     checkpoints = os.path.join(args.run_dir, "checkpoints")
     iteration = args.iteration if args.iteration is not None else latest_generator_iteration(checkpoints)
@@ -41,6 +44,9 @@ def run(args) -> int:
                 metrics = json.load(handle)
         except (OSError, ValueError) as exc:
             raise MunitError(f"--eval {args.eval_json}: not a readable JSON file ({exc})") from None
+        if not isinstance(metrics, dict):
+            raise MunitError(f"--eval {args.eval_json}: expected the JSON object munit-fast eval --json writes, "
+                             f"got a {type(metrics).__name__}")
     check_writable_folder(os.path.dirname(os.path.abspath(args.output)))
     state = load_file(weights)
     card = model_card(config, iteration, read_run_command(args.run_dir), metrics, args.license_text)
