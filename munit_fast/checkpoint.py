@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from .config import MunitConfig
+from .devices import resolve_device
 from .errors import MunitError
 from .files import atomic_open
 from .model import AdaINGen
@@ -212,8 +213,10 @@ def load_generator_state(gen_a: AdaINGen, gen_b: AdaINGen, checkpoint: Union[Pat
 def load_generators(config: Union[MunitConfig, PathLike], checkpoint: Union[PathLike, Dict], device="cpu"):
     """Build gen_a and gen_b from a config (object or YAML path) and load an original checkpoint.
 
-    Returns ``(gen_a, gen_b)`` in eval mode on ``device``.
+    Returns ``(gen_a, gen_b)`` in eval mode on ``device`` (cpu, cuda, cuda:N, auto or a torch.device).
     """
+    if not isinstance(device, torch.device):
+        device = resolve_device(str(device))  # one line for a missing GPU or a misspelt name
     if not isinstance(config, MunitConfig):
         from .config import load_config
 

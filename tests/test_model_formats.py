@@ -150,6 +150,16 @@ def test_export_model_replaces_only_model_folders(trained_run, tmp_path, capsys)
     assert main(["export-model", "--run", str(trained_run), "--output", str(tmp_path / "empty")]) == 0
 
 
+def test_from_pretrained_checks_the_device(trained_run):
+    gen_a, _, _ = from_pretrained(str(trained_run / "model"), device="auto")
+    assert next(gen_a.parameters()).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(MunitError, match="expected cpu, cuda, cuda:N or auto"):
+        from_pretrained(str(trained_run / "model"), device="gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(MunitError, match="CUDA is not available on this machine"):
+            from_pretrained(str(trained_run / "model"), device="cuda")
+
+
 def test_export_model_refuses_bad_iterations_and_eval_files(trained_run, tmp_path, capsys):
     (tmp_path / "list.json").write_text("[1, 2]")
     for extra, message in ((["--iteration", "0"], "--iteration must be >= 1"),
