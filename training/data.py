@@ -149,15 +149,40 @@ def _read_list(folder: str, list_file: str) -> List[str]:
     return [os.path.join(folder, name) for name in names if is_image_file(name)]
 
 
-def domain_dataset(config: MunitConfig, domain: str, train: bool) -> _Items:
-    """The dataset of domain 'a' or 'b', train or test split, with the original's transforms."""
+def _check_crop_fits(config: MunitConfig, domain: str) -> None:
     new_size = config.size_for(domain)
-    if train and min(config.crop_image_height, config.crop_image_width) > new_size:
+    if min(config.crop_image_height, config.crop_image_width) > new_size:
         raise MunitError(
             f"crop {config.crop_image_height}x{config.crop_image_width} cannot fit images whose shorter side is "
             f"resized to {new_size}; lower crop_image_height/crop_image_width or raise new_size"
         )
+
+
+def check_training_sizes(config: MunitConfig) -> None:
+    """One line, before any data is read, when the training crop or the test images of the sample
+    grids (new_size x new_size) cannot go through the networks (see `training_size_problem`)."""
+    from munit_fast.model.size import training_size_problem
+
+    for domain in "ab":
+        _check_crop_fits(config, domain)
+    sizes = [("crop_image_height x crop_image_width", config.crop_image_height, config.crop_image_width)]
+    for domain in "ab":
+        key = "new_size" if config.new_size is not None else f"new_size_{domain}"
+        side = config.size_for(domain)
+        if (key, side, side) not in sizes:
+            sizes.append((key, side, side))
+    for key, height, width in sizes:
+        problem = training_size_problem(config, height, width)
+        if problem:
+            what = "test images for the sample grids" if key.startswith("new_size") else "training crop"
+            raise MunitError(f"{key} {height}x{width} ({what}): {problem}")
+
+
+def domain_dataset(config: MunitConfig, domain: str, train: bool) -> _Items:
+    """The dataset of domain 'a' or 'b', train or test split, with the original's transforms."""
+    new_size = config.size_for(domain)
     if train:
+        _check_crop_fits(config, domain)
         transform = Transform(new_size, config.crop_image_height, config.crop_image_width, flip=True)
     else:
         transform = Transform(new_size, new_size, new_size, flip=False)

@@ -21,7 +21,7 @@ from munit_fast.files import RunLock, atomic_write_text, make_folder, remove_par
 from munit_fast.model_folder import check_replaceable, model_card, write_model_folder
 
 from . import distributed
-from .data import PairedBatches, display_images, domain_dataset
+from .data import PairedBatches, check_training_sizes, display_images, domain_dataset
 from .outputs import TensorBoardLog, progress_bar, write_html, write_samples
 from .run_info import write_run_info
 from .snapshots import resume as resume_snapshot
@@ -118,6 +118,7 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
     checkpoints = os.path.join(options.output_dir, "checkpoints")
     images = os.path.join(options.output_dir, "images")
     check_replaceable(os.path.join(options.output_dir, MODEL_FOLDER), "the run's model folder")  # not after training
+    check_training_sizes(config)
 
     data = {(d, split): domain_dataset(config, d, split == "train") for d in "ab" for split in ("train", "test")}
     batches = PairedBatches(data["a", "train"], data["b", "train"], config.batch_size, config.num_workers,

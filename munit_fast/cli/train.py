@@ -45,6 +45,9 @@ def run(args) -> int:
         overrides.append(f"max_iter={args.max_iter}")
     config = apply_overrides(load_config(args.config), overrides)
     if args.dry_run:
+        from munit_fast.training.data import check_training_sizes
+
+        check_training_sizes(config)  # what training checks first
         sys.stdout.write(dump_config(config))
         return 0
     device = str(resolve_device(args.device))
