@@ -59,6 +59,23 @@ def test_example_guided_style_uses_the_target_style_encoder(translator, referenc
         translator.style_from_images(torch.zeros(1, 1, 8, 8))
 
 
+def test_style_images_below_the_style_encoders_size_are_enlarged(translator, reference_generators):
+    """The style encoder needs 16 pixels a side (four padded stride-2 convolutions): smaller style
+    images are repeated up to it, which for whole factors is each pixel as a 4x4 or 16x16 block."""
+    _, gen_b = reference_generators
+    torch.manual_seed(0)
+    one_pixel, small, odd, exact = (torch.rand(1, 3, *size) * 2 - 1 for size in ((1, 1), (4, 8), (5, 12), (16, 16)))
+    with torch.no_grad():
+        expected = {
+            "one_pixel": gen_b.encode_style(one_pixel.expand(1, 3, 16, 16)),
+            "small": gen_b.encode_style(small.repeat_interleave(4, 2).repeat_interleave(4, 3)),
+            "exact": gen_b.encode_style(exact),  # 16 a side: the image as it is
+        }
+    for name, image in (("one_pixel", one_pixel), ("small", small), ("exact", exact)):
+        torch.testing.assert_close(translator.style_from_images(image), expected[name][:, :, 0, 0], atol=1e-6, rtol=0)
+    assert torch.isfinite(translator.style_from_images(odd)).all()
+
+
 def test_style_code_files(tmp_path):
     np.save(tmp_path / "ok.npy", np.zeros((3, 8, 1, 1), np.float32))
     assert load_style_codes(str(tmp_path / "ok.npy"), 8).shape == (3, 8)

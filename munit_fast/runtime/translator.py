@@ -5,6 +5,7 @@ a 720x1280 frame or an odd-sized photo translates to the same size.
 """
 from __future__ import annotations
 
+import math
 from typing import Iterator, Optional, Tuple
 
 import torch
@@ -14,6 +15,8 @@ from munit_fast.errors import MunitError
 from munit_fast.memory import available_bytes, human_bytes
 
 from .styles import random_styles
+
+STYLE_MIN_SIZE = 16  # the style encoder's four stride-2 convolutions, each padded by 1
 
 
 class Translator:
@@ -36,8 +39,17 @@ class Translator:
         return random_styles(count, self.style_dim, seed)
 
     def style_from_images(self, images: torch.Tensor) -> torch.Tensor:
-        """Example-guided styles: (B, C_out, H, W) target-domain images -> (B, style_dim)."""
+        """Example-guided styles: (B, C_out, H, W) target-domain images -> (B, style_dim).
+
+        The style encoder halves the image four times and pads each step, so it needs 16 pixels
+        a side; a smaller style image is enlarged to that by nearest-neighbour repetition, which
+        keeps its colours and their proportions (the encoder ends in a global average)."""
         self._check(images, self.output_dim, "style images")
+        h, w = images.shape[-2:]
+        if min(h, w) < STYLE_MIN_SIZE:
+            scale = STYLE_MIN_SIZE / min(h, w)
+            size = (max(STYLE_MIN_SIZE, math.ceil(h * scale)), max(STYLE_MIN_SIZE, math.ceil(w * scale)))
+            images = F.interpolate(images, size=size, mode="nearest")
         return self.backend.encode_style(images)
 
     def _check(self, images: torch.Tensor, channels: int, what: str) -> None:
