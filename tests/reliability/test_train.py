@@ -43,7 +43,8 @@ def _wait_for(path, proc, seconds=120):
 @pytest.mark.parametrize("extra, message", [
     (["--set", "lr=["], "--set 'lr=[': the value is not valid YAML"),
     (["--set", "lr=.nan"], "lr: expected a finite number"),
-    (["--set", "gen.n_downsample=10"], "lower gen.dim, gen.n_downsample"),
+    (["--set", "gen.n_downsample=10"], "gen.n_downsample 10 needs sides that are multiples of 1024"),
+    (["--set", "gen.dim=1000000"], "lower gen.dim, gen.n_downsample"),  # sizes fine, memory not
     (["--seed", str(2 ** 64)], "argument --seed"),
     (["--max-iter", "0"], "--max-iter must be >= 1"),
 ])
