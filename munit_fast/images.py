@@ -187,9 +187,19 @@ def load_image_tensor(path: str, channels: int, new_size: Optional[int]) -> torc
     return image_to_tensor(image)
 
 
+def image_extension(path: str, what: str = "") -> str:
+    """The extension ``path`` will be encoded with (.png when it has none), or one line when
+    OpenCV cannot write it: checked before work whose result would go there."""
+    ext = os.path.splitext(path)[1] or ".png"
+    if not cv2.haveImageWriter("image" + ext):
+        raise MunitError(f"cannot encode {what + ' ' if what else ''}{path}: unsupported image extension {ext!r}; "
+                         "use .png or .jpg")
+    return ext
+
+
 def write_image(path: str, image: np.ndarray) -> None:
     """Write a uint8 image atomically (temporary file in the same folder, then rename)."""
-    ext = os.path.splitext(path)[1] or ".png"
+    ext = image_extension(path)
     try:
         ok, encoded = cv2.imencode(ext, image)
     except cv2.error:

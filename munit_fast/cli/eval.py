@@ -111,6 +111,10 @@ def run(args) -> int:
     for path, what in ((args.json, "--json"), (args.sheet, "--sheet")):
         if path:
             check_writable(path, what)  # before minutes of translation, not after
+    if args.sheet:
+        from munit_fast.images import image_extension
+
+        image_extension(args.sheet, "--sheet")
     resolve_model(args)
     if bool(args.lpips_alexnet) != bool(args.lpips_linear):
         from munit_fast.metrics.lpips import MISSING_HINT

@@ -79,9 +79,12 @@ def test_fixed_style_is_the_deterministic_baseline(tiny_files):
     (["--lpips-alexnet", "a.pth"], "pass both --lpips-alexnet and --lpips-linear"),
     (["--lpips-alexnet", "a.pth", "--lpips-linear", "b.pth"], "alexnet-owt-7be5be79.pth"),
     (["--classifier", "nothing.pt"], "checkpoint not found: nothing.pt"),
+    (["--sheet", "sheet.txt", "--json", "eval.json"], "cannot encode --sheet sheet.txt: unsupported image extension"),
 ])
-def test_eval_bad_input_is_one_line(tiny_files, capsys, extra, match):
+def test_eval_bad_input_is_one_line(tiny_files, capsys, tmp_path, monkeypatch, extra, match):
     config, checkpoint = tiny_files
+    monkeypatch.chdir(tmp_path)
     assert main(["eval", "--config", config, "--checkpoint", checkpoint, "--num-inputs", "1", *extra]) == 2
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
+    assert not (tmp_path / "eval.json").exists()  # refused before the evaluation, not after it
