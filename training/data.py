@@ -165,13 +165,11 @@ def check_training_sizes(config: MunitConfig) -> None:
 
     for domain in "ab":
         _check_crop_fits(config, domain)
-    sizes = [("crop_image_height x crop_image_width", config.crop_image_height, config.crop_image_width)]
-    for domain in "ab":
-        key = "new_size" if config.new_size is not None else f"new_size_{domain}"
+    sizes = {(config.crop_image_height, config.crop_image_width): "crop_image_height x crop_image_width"}
+    for domain in "ab":  # each distinct size once: the crop usually equals new_size
         side = config.size_for(domain)
-        if (key, side, side) not in sizes:
-            sizes.append((key, side, side))
-    for key, height, width in sizes:
+        sizes.setdefault((side, side), "new_size" if config.new_size is not None else f"new_size_{domain}")
+    for (height, width), key in sizes.items():
         problem = training_size_problem(config, height, width)
         if problem:
             what = "test images for the sample grids" if key.startswith("new_size") else "training crop"
