@@ -51,15 +51,20 @@ def weights_file(path: str) -> str:
     return path
 
 
-def load_vgg16(path: Optional[str], last_layer: str = "relu5_3") -> Vgg16Features:
-    """Build the frozen feature extractor from a local file, or raise a one-line error."""
+def configured_weights_file(path: Optional[str]) -> str:
+    """The weights file ``vgg_model_path`` names, or a one-line error when it is unset or absent."""
     if not path:
         raise MunitError(
             "vgg_w > 0 needs VGG-16 weights: set vgg_model_path to a local torchvision vgg16 state dict "
             "(.pth), the original MUNIT vgg16.weight file, or the original's output folder holding "
             "models/vgg16.weight (nothing is downloaded)"
         )
-    path = weights_file(path)
+    return weights_file(path)
+
+
+def load_vgg16(path: Optional[str], last_layer: str = "relu5_3") -> Vgg16Features:
+    """Build the frozen feature extractor from a local file, or raise a one-line error."""
+    path = configured_weights_file(path)
     state = load_file(path)
     if not isinstance(state, dict):
         raise MunitError(f"{path} is not a VGG-16 state dict (got {type(state).__name__})")

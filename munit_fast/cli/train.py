@@ -23,7 +23,9 @@ def add_parser(subparsers):
     p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set gen.dim=16 (repeatable)")
-    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the resolved config and exit; refuses sizes that cannot train, warns of missing data or "
+                        "VGG weights")
     add_device_argument(p, "cpu, cuda or auto (default: CUDA when present; under torchrun each process takes "
                            "cuda:LOCAL_RANK)")
     p.add_argument("--precision", default="fp32", choices=list(DTYPES),
@@ -45,10 +47,17 @@ def run(args) -> int:
         overrides.append(f"max_iter={args.max_iter}")
     config = apply_overrides(load_config(args.config), overrides)
     if args.dry_run:
-        from munit_fast.training.data import check_training_sizes
+        import warnings
 
-        check_training_sizes(config)  # what training checks first
+        from munit_fast.training.data import check_training_sizes
+        from munit_fast.training.preflight import check_local_inputs
+
+        check_training_sizes(config)  # the config cannot train anywhere: an error
         sys.stdout.write(dump_config(config))
+        try:  # the config is fine, this machine lacks its data or weights: said, not refused
+            check_local_inputs(config)
+        except MunitError as missing:
+            warnings.warn(f"a run would stop here: {missing}")
         return 0
     device = str(resolve_device(args.device))
     from munit_fast.training.loop import RunOptions, train

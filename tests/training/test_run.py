@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 
@@ -116,3 +117,26 @@ def test_cudnn_picks_the_fastest_convolutions_on_cuda_as_the_original(device, ex
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)  # restored after the test
     select_fastest_convolutions(torch.device(device))
     assert torch.backends.cudnn.benchmark is expected
+
+
+@pytest.mark.parametrize("overrides, warning", [
+    (["data_root=/nonexistent"], "data folder not found: /nonexistent/trainA"),
+    (["batch_size=100"], "trainA has 6 images, fewer than batch_size 100"),
+    (["vgg_w=1", "vgg_model_path=/nonexistent/vgg16.pth"], "VGG-16 weights not found: /nonexistent/vgg16.pth"),
+    (["vgg_w=1"], "vgg_w > 0 needs VGG-16 weights"),
+])
+def test_dry_run_warns_of_what_this_machine_lacks(capsys, overrides, warning):
+    """The config is printed (it is valid), and what would stop the run here is said."""
+    with pytest.warns(UserWarning) as said:
+        assert main(["train", "--config", CONFIG, "--dry-run", *_set(*overrides)]) == 0
+    expected = apply_overrides(load_config(CONFIG), list(TINY_OVERRIDES) + overrides)
+    assert capsys.readouterr().out == dump_config(expected)
+    messages = [str(w.message) for w in said]
+    assert len(messages) == 1 and messages[0].startswith("a run would stop here: ") and warning in messages[0], messages
+
+
+def test_dry_run_is_silent_when_a_run_could_start(capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["train", "--config", CONFIG, "--dry-run", *_set()]) == 0
+    assert capsys.readouterr().err == ""
