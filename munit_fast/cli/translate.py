@@ -82,19 +82,21 @@ def _inputs(path: str) -> List[str]:
     return [path]
 
 
-def _random_style_plan(args, config, style_dim: int, count: int) -> List[torch.Tensor]:
-    """Per input, its (K, style_dim) codes under the chosen seed rule."""
+def _random_style_plan(args, config, style_dim: int, count: int, check_room) -> List[torch.Tensor]:
+    """Per input, its (K, style_dim) codes under the chosen seed rule; ``check_room(K)`` first."""
     one_image = not os.path.isdir(args.input)
     if args.seed_compat == "original":
         defaults = TEST_PY_DEFAULTS if one_image else TEST_BATCH_DEFAULTS
         seed = defaults["seed"] if args.seed is None else args.seed
         styles = defaults["num_styles"] if args.num_styles is None else args.num_styles
+        check_room(styles)
         if one_image:
             return [original_style_codes(config, seed, styles)]
         synchronized = bool(args.synchronized)
         return original_batch_style_codes(config, seed, styles, count, synchronized)
     seed = 0 if args.seed is None else args.seed
     styles = 1 if args.num_styles is None else args.num_styles
+    check_room(styles)
     if args.synchronized is False:  # one stream of codes, cut per input
         codes = random_styles(styles * count, style_dim, seed)
         return list(codes.split(styles))
@@ -218,7 +220,11 @@ def run(args) -> int:
     elif args.style_codes:
         plan = [load_style_codes(args.style_codes, translator.style_dim)] * len(inputs)
     else:
-        plan = _random_style_plan(args, config, translator.style_dim, len(inputs))
+        def check_room(styles: int) -> None:  # before drawing: the outputs are at least new_size a side
+            if new_size is not None:
+                _check_disk(args.output, styles + 1, new_size, new_size, translator.output_dim)
+
+        plan = _random_style_plan(args, config, translator.style_dim, len(inputs), check_room)
     shared = all(codes is plan[0] for codes in plan)
     outputs, check_outputs = _Outputs(args, one_image=not os.path.isdir(args.input)), _OutputChecks()
     hint = "drop --no-resize or lower new_size" if args.no_resize else "lower new_size in the config"

@@ -16,6 +16,7 @@ import torch
 from munit_fast.config import MunitConfig
 from munit_fast.errors import MunitError
 from munit_fast.files import atomic_open
+from munit_fast.memory import check_fits
 from munit_fast.model.trainer_init import consume_original_trainer_draws
 
 TEST_PY_DEFAULTS = {"seed": 10, "num_styles": 10}  # test.py's --seed and --num_style defaults
@@ -29,8 +30,12 @@ def random_styles(count: int, style_dim: int, seed: int = 0) -> torch.Tensor:
     """
     if count < 1:
         raise MunitError(f"number of styles must be >= 1, got {count}")
+    check_fits(count * style_dim * 4, f"{count} style codes of {style_dim} numbers", "lower the number of styles")
     generator = torch.Generator().manual_seed(int(seed))
-    return torch.stack([torch.randn(style_dim, generator=generator) for _ in range(count)])
+    codes = torch.empty(count, style_dim)
+    for index in range(count):  # indexing, not iterating: iteration makes every row's view at once
+        torch.randn(style_dim, generator=generator, out=codes[index])
+    return codes
 
 
 def original_style_codes(config: MunitConfig, seed: int, count: int) -> torch.Tensor:

@@ -77,6 +77,11 @@ CASES = {  # name: (arguments after the model, words the one error line contains
     "seed above 2^63-1": (["--input", EDGE, "--output", "{out}", "--seed", str(2 ** 63)], "argument --seed"),
     "zero styles": (["--input", EDGE, "--output", "{out}", "--num-styles", "0"], "argument --num-styles"),
     "unknown option": (["--input", EDGE, "--output", "{out}", "--colour", "red"], "unrecognized arguments"),
+    # refused before a code is drawn: drawing them took all memory
+    "10^8 styles": (["--input", EDGE, "--output", "{out}", "--num-styles", "100000000"],
+                    "100000001 pictures of 256x256 would need about"),
+    "10^8 original styles": (["--input", EDGE, "--output", "{out}", "--num-styles", "100000000", "--seed-compat",
+                              "original"], "100000001 pictures of 256x256 would need about"),
 }
 
 
@@ -226,3 +231,13 @@ def test_sigterm_leaves_no_partial_files(tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert err.strip().splitlines()[-1] == "munit-fast: error: interrupted by SIGTERM"
     assert no_partial_files(out) == [] and not (out / "styles.npy").exists()
+
+
+def test_style_codes_beyond_memory_are_refused_before_drawing(monkeypatch):
+    from munit_fast.errors import MunitError
+    from munit_fast.runtime.styles import random_styles
+
+    monkeypatch.setenv("MUNIT_FAST_MEMORY_LIMIT", str(2 ** 20))
+    with pytest.raises(MunitError, match="100000000 style codes of 8 numbers would take about 3.0 GiB"):
+        random_styles(100_000_000, 8)
+    assert random_styles(3, 8).shape == (3, 8)  # small requests are unaffected
