@@ -29,6 +29,18 @@ def cache_root() -> str:
     return os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "munit-fast")
 
 
+def cache_folder(kind: str, key: str, option: str) -> str:
+    """``<cache root>/<kind>/<key>``, created; one line naming ``option`` (the way round it) and
+    CACHE_ENV when it cannot be (a read-only or missing home, as in many containers)."""
+    folder = os.path.join(cache_root(), kind, key)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise MunitError(f"cannot write the model cache {folder}: {exc.strerror or exc}; pass {option} DIR, or "
+                         f"set {CACHE_ENV} to a writable folder") from None
+    return folder
+
+
 def model_key(config: MunitConfig, checkpoint: str, direction: str, precision: str, opset: int) -> str:
     digest = hashlib.sha256(sha256_file(checkpoint).encode())
     model = {"gen": config.to_dict()["gen"], "input_dim_a": config.input_dim_a, "input_dim_b": config.input_dim_b,
@@ -89,7 +101,7 @@ def resolve_onnx_graphs(config: MunitConfig, checkpoint: str, direction: str, pr
     if cached:
         if not os.path.isfile(checkpoint):
             raise MunitError(f"checkpoint not found: {checkpoint}")
-        onnx_dir = os.path.join(cache_root(), "onnx", model_key(config, checkpoint, direction, precision, opset))
+        onnx_dir = cache_folder("onnx", model_key(config, checkpoint, direction, precision, opset), "--onnx-dir")
     source, target, weights = generator_weights(config, checkpoint, direction)
     paths = {part: os.path.join(onnx_dir, graph_filename(part, direction, precision)) for part in SPLIT_PARTS}
     missing = [part for part, path in paths.items() if not os.path.isfile(path)]

@@ -21,7 +21,7 @@ from munit_fast.errors import MunitError
 
 from .calibration import default_calibration_images, load_calibration_images
 from .graphs import SPLIT_PARTS
-from .onnx_cache import cache_root, generator_weights, metadata_mismatch, model_key, resolve_onnx_graphs
+from .onnx_cache import cache_folder, generator_weights, metadata_mismatch, model_key, resolve_onnx_graphs
 from .onnx_export import read_metadata
 from .openvino_export import IR_PRECISIONS, export_openvino, ir_filename, read_ir_metadata, weights_path
 from .opsets import DEFAULT_OPSET
@@ -81,8 +81,8 @@ def resolve_openvino_ir(config: MunitConfig, checkpoint: str, direction: str, pr
         raise MunitError(f"checkpoint not found: {checkpoint}")
     cached = openvino_dir is None
     if cached:
-        openvino_dir = os.path.join(cache_root(), "openvino",
-                                    ir_key(config, checkpoint, direction, precision, calib, calib_images))
+        openvino_dir = cache_folder("openvino", ir_key(config, checkpoint, direction, precision, calib, calib_images),
+                                    "--openvino-dir")
     _, _, weights = generator_weights(config, checkpoint, direction)
     paths = {part: os.path.join(openvino_dir, ir_filename(part, direction, precision)) for part in SPLIT_PARTS}
     complete = all(os.path.isfile(path) and os.path.isfile(weights_path(path)) for path in paths.values())

@@ -241,3 +241,16 @@ def test_style_codes_beyond_memory_are_refused_before_drawing(monkeypatch):
     with pytest.raises(MunitError, match="100000000 style codes of 8 numbers would take about 3.0 GiB"):
         random_styles(100_000_000, 8)
     assert random_styles(3, 8).shape == (3, 8)  # small requests are unaffected
+
+
+@pytest.mark.parametrize("backend, option", [("onnx", "--onnx-dir"), ("openvino", "--openvino-dir")])
+def test_an_unwritable_model_cache_names_the_way_round_it(capsys, tmp_path, monkeypatch, backend, option):
+    """A read-only or missing home (many containers): one line naming the option and the variable."""
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="the openvino extra is not installed")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("MUNIT_FAST_CACHE", str(blocker))
+    result = translate(capsys, "--input", EDGE, "--output", str(tmp_path / "out"), "--backend", backend)
+    line = assert_one_line_failure(result, contains=f"cannot write the model cache {blocker}/{backend}/")
+    assert f"pass {option} DIR, or set MUNIT_FAST_CACHE to a writable folder" in line
