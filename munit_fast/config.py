@@ -261,6 +261,9 @@ def load_config(path: Union[str, os.PathLike]) -> MunitConfig:
         raise MunitError(f"config {path} is not UTF-8 text (byte {exc.start}); is it a YAML file?") from None
     except OSError as exc:
         raise MunitError(f"cannot read config {path}: {os_reason(exc)}") from None
+    if data is None:
+        raise MunitError(f"config {path} is empty (or only comments); pass the YAML of the model "
+                         "(e.g. configs/edges2shoes_folder.yaml)")
     try:
         return config_from_dict(data)
     except MunitError as exc:

@@ -29,6 +29,9 @@ def run(args) -> int:
     if args.iteration is not None and args.iteration < 1:
         raise MunitError(f"--iteration must be >= 1 (a snapshot's number), got {args.iteration}")
     check_replaceable(os.path.abspath(args.output))  # before any work
+    if not os.path.isdir(args.run_dir):
+        raise MunitError(f"--run {args.run_dir}: no such folder; pass the output folder of munit-fast train "
+                         "(it holds config.yaml and checkpoints/)")
     config = load_config(os.path.join(args.run_dir, "config.yaml"))
     checkpoints = os.path.join(args.run_dir, "checkpoints")
     iteration = args.iteration if args.iteration is not None else latest_generator_iteration(checkpoints)

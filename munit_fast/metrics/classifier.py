@@ -65,6 +65,8 @@ def save_classifier(model: ModeClassifier, path: str, class_names: Sequence[str]
 def load_classifier(path: Optional[str] = None):
     """-> (ModeClassifier in eval mode, class names). ``path`` None: the shipped shapes classifier."""
     path = path or SHIPPED_SHAPES_CLASSIFIER
+    if not os.path.exists(path):
+        raise MunitError(f"mode classifier not found: {path}; train one with munit-fast dataset classifier")
     data = load_file(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MunitError(f"{path} is not a munit-fast mode classifier (expected a file written by "

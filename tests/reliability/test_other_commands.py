@@ -60,6 +60,20 @@ def test_destinations_are_checked_before_the_work(capsys, tmp_path, graph, argv,
     assert_one_line_failure(run_in_process(capsys, *argv), contains=message)
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["translate", "--config", "{empty}", "--checkpoint", CHECKPOINT, "--input", "{empty}", "--output", "{tmp}/o"],
+     "config {empty} is empty (or only comments)"),
+    (["export-model", "--run", "{tmp}/no-run", "--output", "{tmp}/model"], "--run {tmp}/no-run: no such folder"),
+    (["eval", *MODEL, "--classifier", "{tmp}/none.pt", "--num-inputs", "1"],
+     "mode classifier not found: {tmp}/none.pt"),
+])
+def test_missing_or_empty_sources_are_named(capsys, tmp_path, argv, message):
+    (tmp_path / "empty.yaml").write_text("# nothing but a comment\n")
+    fields = {"tmp": tmp_path, "empty": tmp_path / "empty.yaml"}
+    argv = [a.format(**fields) for a in argv]
+    assert_one_line_failure(run_in_process(capsys, *argv), contains=message.format(**fields))
+
+
 def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(capsys, monkeypatch):
     import munit_fast.cli.translate as translate
 
