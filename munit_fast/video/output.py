@@ -3,6 +3,7 @@ file and renamed when finalized), a preview window with keys, or nowhere (``--he
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Optional
 
@@ -21,6 +22,28 @@ KEY_ACTIONS = {ord(" "): "next_style", ord("s"): "save", ord("g"): "toggle_grid"
                ord("q"): "quit", 27: "quit"}
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's
+        return True
+    return True
+
+
+def _remove_partials_of_dead_runs(folder: str, name: str, ext: str) -> None:
+    """The partial files of ``name`` that runs killed outright (SIGKILL, power loss) left behind."""
+    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)\.partial{re.escape(ext)}")
+    for entry in os.listdir(folder):
+        match = pattern.fullmatch(entry)
+        if match and not _process_alive(int(match.group(1))):
+            try:
+                os.unlink(os.path.join(folder, entry))
+            except OSError:
+                pass
+
+
 class VideoFileOutput:
     """Frames of one size to ``path``; nothing appears at ``path`` until ``close()``. Whether
     ``path`` can be written is checked at construction, before any frame is translated."""
@@ -36,7 +59,9 @@ class VideoFileOutput:
         check_writable(path, "--output")
         folder = os.path.dirname(os.path.abspath(path))
         self.path, self.fps, self.codec = path, fps, CODECS[ext]
-        self._tmp = os.path.join(folder, f".{os.path.basename(path)}.partial{ext}")
+        # one partial file per process: two runs writing one --output cannot interleave their frames
+        self._tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.partial{ext}")
+        _remove_partials_of_dead_runs(folder, os.path.basename(path), ext)
         self._writer = None
         self._size = None
 

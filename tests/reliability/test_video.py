@@ -54,7 +54,7 @@ def test_signals_finalize_the_output(tmp_path, signum, ignore_sigint):
     proc = _start(out, stats, ignore_sigint)
     try:
         deadline = time.time() + 120
-        partial = tmp_path / ".clip.avi.partial.avi"
+        partial = tmp_path / f".clip.avi.{proc.pid}.partial.avi"
         while not (partial.exists() and partial.stat().st_size > 20000):  # a few frames written
             assert proc.poll() is None, proc.communicate()
             assert time.time() < deadline, "no frames within 120 s"

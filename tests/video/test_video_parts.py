@@ -3,6 +3,8 @@ backend choice and the window's keys."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import cv2
 import numpy as np
@@ -153,3 +155,33 @@ def test_video_file_is_written_atomically(tmp_path):
     assert not path.exists()  # nothing at the final name until finalized
     writer.close()
     assert path.exists() and [p.name for p in tmp_path.iterdir()] == ["out.avi"]
+
+
+def test_two_writers_of_one_output_do_not_share_a_partial_file(tmp_path, monkeypatch):
+    """Two runs writing one --output each write their own partial file (the last to finish wins,
+    whole); a partial file of a run that died outright goes, one of a live run stays."""
+    from munit_fast.video import output
+
+    path = tmp_path / "out.avi"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / f".out.avi.{dead.pid}.partial.avi").write_bytes(b"frames of a killed run")
+    (tmp_path / f".out.avi.{os.getppid()}.partial.avi").write_bytes(b"frames of a live run")
+    first = output.VideoFileOutput(str(path), 10.0)
+    monkeypatch.setattr(output.os, "getpid", lambda: 4 * 10 ** 6)  # the second run's pid
+    second = output.VideoFileOutput(str(path), 10.0)
+    for writer, shade in ((first, 40), (second, 200)):
+        for _ in range(3):
+            writer.write(np.full((16, 24, 3), shade, np.uint8))
+    assert first._tmp != second._tmp
+    second.close()
+    first.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".out.avi.{os.getppid()}.partial.avi", "out.avi"]
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    assert len(frames) == 3 and all(abs(float(f.mean()) - 40) < 3 for f in frames)  # the first run's, whole
