@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import torch
+
 from munit_fast.cli import options
 from munit_fast.cli.runtime_options import add_runtime_arguments, resolve_model, translator_from_args
 from munit_fast.errors import MunitError
@@ -90,13 +92,29 @@ def format_table(result) -> str:
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+SHEET_PASS = 25  # styles decoded at once for the sheet
+
+
+def _check_sheet_fits(args, translator, inputs) -> None:
+    """Before the evaluation: the sheet is made after it."""
+    from munit_fast.memory import check_fits
+    from munit_fast.metrics.sheet import sheet_bytes
+
+    rows = min(args.sheet_rows, len(inputs))
+    height, width = inputs[0].shape[-2:]
+    check_fits(sheet_bytes(rows, args.sheet_styles, height, width, translator.output_dim),
+               f"--sheet of {rows} rows x {args.sheet_styles} styles of {height}x{width}",
+               "lower --sheet-rows or --sheet-styles")
+
+
 def _sheet(args, translator, inputs, classifier, names):
     from munit_fast.images import write_image
     from munit_fast.metrics.sheet import sample_sheet
 
     rows = inputs[: args.sheet_rows]
     styles = translator.random_styles(args.sheet_styles, args.seed)  # the same styles in every row
-    outputs = [translator.translate(image, styles)[0].float() for image in rows]  # each (K, C, H, W)
+    outputs = [torch.cat([translator.translate(image, styles[i:i + SHEET_PASS])[0].float()
+                          for i in range(0, len(styles), SHEET_PASS)]) for image in rows]  # each (K, C, H, W)
     labels = None
     if classifier is not None:
         labels = [[f"{names[int(p.argmax())]} {float(p.max()):.2f}" for p in classifier.probabilities(out)]
@@ -134,6 +152,8 @@ def run(args) -> int:
         raise MunitError("the mode classifier needs 3-channel translations; this direction outputs 1 channel")
     lpips = load_lpips(args.lpips_alexnet, args.lpips_linear) if args.lpips_alexnet else None
     inputs = load_inputs(config, source, args.input, args.num_inputs)
+    if args.sheet:
+        _check_sheet_fits(args, translator, inputs)
     result = evaluate_translations(translator, inputs, args.num_samples, args.seed, classifier, lpips,
                                    args.lpips_pairs, args.fixed_style,
                                    progress=lambda it: tqdm(it, desc="eval", unit="input"))

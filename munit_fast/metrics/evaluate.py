@@ -32,12 +32,19 @@ def evaluate_translations(translator, inputs: Sequence[torch.Tensor], num_sample
             styles = torch.randn(1, translator.style_dim, generator=generator).expand(num_samples, -1)
         else:
             styles = torch.randn(num_samples, translator.style_dim, generator=generator)
-        outputs = torch.cat([translator.translate(image, styles[i:i + batch_styles])[0]
-                             for i in range(0, num_samples, batch_styles)]).float()  # (K, C_out, H, W)
+        # batch by batch: memory holds one batch, and for LPIPS the first lpips_pairs + 1 translations
+        per_batch, kept = [], []
+        keep = lpips_pairs + 1 if lpips is not None else 0
+        for start in range(0, num_samples, batch_styles):
+            outputs = translator.translate(image, styles[start:start + batch_styles])[0].float()  # (k, C_out, H, W)
+            if classifier is not None:
+                per_batch.append(classifier.probabilities(outputs))
+            if start < keep:
+                kept.append(outputs[:keep - start])
         if classifier is not None:
-            probs.append(classifier.probabilities(outputs).numpy())
+            probs.append(torch.cat(per_batch).numpy())
         if lpips is not None:
-            diversities.append(lpips_diversity(lpips, outputs, lpips_pairs))
+            diversities.append(lpips_diversity(lpips, torch.cat(kept), lpips_pairs))
     result: Dict[str, object] = {"num_inputs": len(inputs), "num_samples": num_samples, "seed": seed,
                                  "fixed_style": fixed_style}
     if classifier is not None:

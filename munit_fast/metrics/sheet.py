@@ -12,6 +12,15 @@ from munit_fast.images import make_grid, tensor_to_image
 MIN_TILE = 128  # small images are enlarged (nearest) to at least this many pixels
 
 
+def sheet_bytes(rows: int, styles: int, height: int, width: int, channels: int) -> int:
+    """Memory a sheet of ``rows`` inputs x ``styles`` translations of height x width takes: the
+    float translations and the uint8 tiles, enlarged as `sample_sheet` enlarges them, twice (the
+    tiles and the grid)."""
+    scale = max(1, -(-MIN_TILE // min(height, width)))
+    translations = rows * styles * channels * height * width * 4
+    return translations + 2 * rows * (styles + 1) * 3 * height * width * scale * scale
+
+
 def sample_sheet(inputs: Sequence[torch.Tensor], outputs: Sequence[torch.Tensor],
                  labels: Optional[Sequence[Sequence[str]]] = None) -> np.ndarray:
     """inputs[n] (C_in, H_n, W_n) and outputs[n] (K, C_out, H_n, W_n) in [-1, 1], one row per input;

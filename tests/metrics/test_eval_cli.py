@@ -8,6 +8,7 @@ import os
 import cv2
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from munit_fast.checkpoint import build_generators, save_generators
@@ -78,7 +79,7 @@ def test_fixed_style_is_the_deterministic_baseline(tiny_files):
     (["--num-samples", "0"], "--num-samples must be >= 1"),
     (["--lpips-alexnet", "a.pth"], "pass both --lpips-alexnet and --lpips-linear"),
     (["--lpips-alexnet", "a.pth", "--lpips-linear", "b.pth"], "alexnet-owt-7be5be79.pth"),
-    (["--classifier", "nothing.pt"], "checkpoint not found: nothing.pt"),
+    (["--classifier", "nothing.pt"], "mode classifier not found: nothing.pt"),
     (["--sheet", "sheet.txt", "--json", "eval.json"], "cannot encode --sheet sheet.txt: unsupported image extension"),
 ])
 def test_eval_bad_input_is_one_line(tiny_files, capsys, tmp_path, monkeypatch, extra, match):
@@ -88,3 +89,40 @@ def test_eval_bad_input_is_one_line(tiny_files, capsys, tmp_path, monkeypatch, e
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
     assert not (tmp_path / "eval.json").exists()  # refused before the evaluation, not after it
+
+
+def test_batches_of_styles_give_the_scores_of_one_batch(tiny_files):
+    """The evaluation holds one batch of translations at a time: batching changes no score, and
+    LPIPS still sees the first lpips_pairs + 1 translations in order."""
+    config, checkpoint = tiny_files
+    translator = build_translator(config, checkpoint)
+    tensors = [image_to_tensor(synthetic_domain(SPEC, "a", False)[i]) for i in range(2)]
+    classifier = load_classifier(None)[0]
+    seen = []
+
+    def lpips(left, right):  # records the pairs; an L1 distance stands in for the network
+        seen.append((left.clone(), right.clone()))
+        return (left - right).abs().mean(dim=(1, 2, 3))
+
+    whole = evaluate_translations(translator, tensors, 7, 3, classifier, lpips, lpips_pairs=4, batch_styles=25)
+    pairs_whole, seen[:] = list(seen), []
+    batched = evaluate_translations(translator, tensors, 7, 3, classifier, lpips, lpips_pairs=4, batch_styles=2)
+    assert batched["cis_kl"] == pytest.approx(whole["cis_kl"], abs=1e-6)
+    assert batched["is_kl"] == pytest.approx(whole["is_kl"], abs=1e-6)
+    assert batched["lpips_diversity"] == pytest.approx(whole["lpips_diversity"], abs=1e-6)
+    for (left, right), (left_whole, right_whole) in zip(seen, pairs_whole):
+        assert left.shape[0] == 4 and torch.allclose(left, left_whole, atol=1e-6)
+        assert torch.allclose(right, right_whole, atol=1e-6)
+
+
+def test_a_sheet_beyond_memory_is_refused_before_the_evaluation(tiny_files, tmp_path, capsys, monkeypatch):
+    config, checkpoint = tiny_files
+    monkeypatch.setenv("MUNIT_FAST_MEMORY_LIMIT", str(2 ** 30))
+    argv = ["eval", "--config", config, "--checkpoint", checkpoint, "--num-inputs", "2", "--num-samples", "2",
+            "--json", str(tmp_path / "eval.json"), "--sheet", str(tmp_path / "sheet.png"), "--sheet-styles",
+            "100000"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--sheet of 2 rows x 100000 styles of 64x64 would take about" in err
+    assert "lower --sheet-rows or --sheet-styles" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "eval.json").exists()  # refused before minutes of evaluation
