@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import cv2
 import numpy as np
@@ -18,6 +19,7 @@ from munit_fast.cli import options
 from munit_fast.errors import MunitError
 from munit_fast.files import atomic_write_text, check_writable, check_writable_folder
 from munit_fast.images import list_images, read_image, write_image
+from munit_fast.memory import check_fits, human_bytes
 
 SHIPPED_RECIPE = {"seed": 0, "count": 4000, "test_count": 400, "epochs": 6}
 
@@ -50,12 +52,24 @@ def _to_uint8_bgr(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray((image * 255.0).round().astype(np.uint8)[:, :, ::-1])
 
 
+def _check_disk(out: str, spec: str, count: int, test_count: int, size: int) -> None:
+    """Refuse before writing when the PNGs, at the size the first image of each domain takes, cannot fit."""
+    from munit_fast.data.synthetic import synthetic_domain
+
+    per_pair = sum(len(cv2.imencode(".png", _to_uint8_bgr(synthetic_domain(spec, d, True)[0]))[1]) for d in "ab")
+    needed, free = per_pair * (count + test_count), shutil.disk_usage(out).free
+    if needed > free:
+        raise MunitError(f"{2 * (count + test_count)} images of {size}x{size} would need about {human_bytes(needed)} "
+                         f"in {out}, which has {human_bytes(free)} free; lower --count, --test-count or --size")
+
+
 def write_synthetic(out: str, seed: int, size: int, count: int, test_count: int) -> None:
     from tqdm import tqdm
 
     from munit_fast.data.synthetic import MODES, synthetic_domain
 
     spec = f"synthetic:shapes?seed={seed}&size={size}&count={count}&test_count={test_count}"
+    _check_disk(out, spec, count, test_count, size)
     for train in (True, False):
         split = "train" if train else "test"
         for domain in ("a", "b"):
@@ -109,6 +123,9 @@ def train_mode_classifier(out: str, data, seed: int, count: int, epochs: int, si
     if data:
         train_x, train_y, test_x, test_y, names = _folder_set(data, size, seed)
     else:
+        images = count + SHIPPED_RECIPE["test_count"]  # rendered, then stacked into one batch
+        check_fits(2 * images * 3 * size * size * 4, f"--count {count} shapes images of {size}x{size}",
+                   "lower --count or --size")
         train_x, train_y, names = _shapes_set(seed, count, True, size)
         test_x, test_y, _ = _shapes_set(seed, count, False, size)
     print(f"training a {len(names)}-mode classifier on {len(train_x)} images, {len(test_x)} held out")

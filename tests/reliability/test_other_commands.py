@@ -66,8 +66,13 @@ def test_destinations_are_checked_before_the_work(capsys, tmp_path, graph, argv,
     (["export-model", "--run", "{tmp}/no-run", "--output", "{tmp}/model"], "--run {tmp}/no-run: no such folder"),
     (["eval", *MODEL, "--classifier", "{tmp}/none.pt", "--num-inputs", "1"],
      "mode classifier not found: {tmp}/none.pt"),
+    # refused before the first image is rendered
+    (["dataset", "synth", "--out", "{tmp}/ds", "--count", "1000000000", "--size", "1024"],
+     "2000000800 images of 1024x1024 would need about"),
+    (["dataset", "classifier", "--out", "{tmp}/c.pt", "--count", "1000000000"],
+     "--count 1000000000 shapes images of 64x64 would take about"),
 ])
-def test_missing_or_empty_sources_are_named(capsys, tmp_path, argv, message):
+def test_missing_empty_or_huge_sources_are_named(capsys, tmp_path, argv, message):
     (tmp_path / "empty.yaml").write_text("# nothing but a comment\n")
     fields = {"tmp": tmp_path, "empty": tmp_path / "empty.yaml"}
     argv = [a.format(**fields) for a in argv]
