@@ -10,6 +10,7 @@ import numpy as np
 
 from munit_fast.errors import MunitError
 from munit_fast.images import list_images, read_image, to_channels
+from munit_fast.video.sources import open_video
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
@@ -31,7 +32,7 @@ def _to_nchw(images: List[np.ndarray]) -> np.ndarray:  # list of HxWxC [0, 1] ->
 
 
 def _video_frames(path: str, count: int, channels: int) -> List[np.ndarray]:
-    capture = cv2.VideoCapture(path)
+    capture = open_video(path)
     if not capture.isOpened():
         raise MunitError(f"--calib {path}: OpenCV cannot open this video")
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or count

@@ -55,6 +55,8 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     debug = args.debug or os.environ.get("MUNIT_FAST_DEBUG", "") not in ("", "0")
+    if not debug:  # FFmpeg's own lines ("moov atom not found") would come before the one-line error
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when OpenCV opens FFmpeg
     python_format, warnings.formatwarning = warnings.formatwarning, one_line_warning
     try:
         with signals_interrupt():

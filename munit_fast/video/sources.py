@@ -62,6 +62,14 @@ def _capture_fps(capture, requested: Optional[float]) -> float:
     return float(reported) if reported and 0 < reported < 1000 else DEFAULT_FPS
 
 
+def open_video(target: str):
+    """cv2.VideoCapture of a file or stream, through FFmpeg where OpenCV has it: OpenCV's own
+    fallback reader of MJPEG AVI files prints raw lines (not even UTF-8) on a damaged file."""
+    if cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG):
+        return _open_quietly(lambda name: cv2.VideoCapture(name, cv2.CAP_FFMPEG), target)
+    return cv2.VideoCapture(target)
+
+
 def _open_quietly(opener: Callable, target):
     """Opens a capture with OpenCV's own probe warnings silenced (a missing camera makes each
     backend print one); the caller reports a failure in one line of its own."""
@@ -102,7 +110,7 @@ class VideoFileSource(Source):
         if not os.path.exists(path):
             raise MunitError(f"input not found: {path}; pass a video file, an image folder, camN, a stream URL or demo")
         self.description = path
-        self.capture = (opener or cv2.VideoCapture)(path)
+        self.capture = (opener or open_video)(path)
         if not self.capture.isOpened():
             raise MunitError(f"cannot read video {path}: not a video OpenCV/FFmpeg can decode "
                              "(mp4, avi, mkv, mov, webm)")
@@ -133,7 +141,7 @@ class StreamSource(Source):
         self.url = url
         self.retries = retries
         self.retry_delay = retry_delay
-        self.opener = opener or cv2.VideoCapture
+        self.opener = opener or open_video
         self.capture = self.opener(url)
         if not self.capture.isOpened():
             raise MunitError(f"cannot open stream {url}: no answer or not a video stream; check the URL, "

@@ -11,7 +11,7 @@ import time
 import cv2
 import pytest
 
-from .conftest import MODEL, ROOT, assert_one_line_failure, run_in_process
+from .conftest import MODEL, ROOT, assert_one_line_failure, run_child, run_in_process
 
 BASE = ["video", *MODEL, "--device", "cpu", "--backend", "eager", "--headless", "--input", "demo"]
 
@@ -44,6 +44,22 @@ def _start(out, stats, ignore_sigint=False):
             "--stats", str(stats)]
     return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS="1"), preexec_fn=child_setup)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("{tmp}/fake.mp4", "not a video OpenCV/FFmpeg can decode"),
+    ("{tmp}/half.avi", "cut.avi"),
+    ("rtsp://127.0.0.1:9/none", "cannot open stream rtsp://127.0.0.1:9/none"),
+])
+def test_ffmpeg_prints_nothing_of_its_own_before_the_one_line_error(tmp_path, source, message):
+    """In a child process, where FFmpeg's own stderr lines ("moov atom not found") would show."""
+    (tmp_path / "fake.mp4").write_bytes(b"not a video" * 100)
+    clip = tmp_path / "whole.avi"
+    assert run_child(*BASE[:-1], "demo", "--frames", "10", "--model-size", "32", "--output", str(clip))[0] == 0
+    (tmp_path / "half.avi").write_bytes(clip.read_bytes()[:200])
+    message = message.replace("cut.avi", "half.avi")
+    argv = [a if a != "demo" else source.format(tmp=tmp_path) for a in BASE]
+    assert_one_line_failure(run_child(*argv, "--frames", "3", "--model-size", "32"), contains=message)
 
 
 @pytest.mark.parametrize("signum, ignore_sigint", [(signal.SIGTERM, False), (signal.SIGHUP, False),

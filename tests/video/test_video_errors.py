@@ -90,7 +90,7 @@ class DroppingCapture:
 
     opened = 0
 
-    def __init__(self, url):
+    def __init__(self, url, *api_preference):
         DroppingCapture.opened += 1
         self.alive = DroppingCapture.opened == 1
         self.left = 3
