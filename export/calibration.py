@@ -8,9 +8,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
 import cv2
 import numpy as np
 
+from munit_fast.capture import open_video
 from munit_fast.errors import MunitError
 from munit_fast.images import list_images, read_image, to_channels
-from munit_fast.video.sources import open_video
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 

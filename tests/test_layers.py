@@ -13,7 +13,7 @@ FOLDERS = {"munit_fast": "munit_fast", "munit_fast.kernels": "kernels", "munit_f
 LAYERS = [  # lowest first; a layer's modules are named by prefix
     ["munit_fast.errors"],
     ["munit_fast.config", "munit_fast.files", "munit_fast.memory", "munit_fast.devices", "munit_fast.demo_model"],
-    ["munit_fast.images"],
+    ["munit_fast.images", "munit_fast.capture"],
     ["munit_fast.kernels"],
     ["munit_fast.model"],
     ["munit_fast.checkpoint"],

@@ -17,6 +17,7 @@ from typing import Callable, List, Optional
 import cv2
 import numpy as np
 
+from munit_fast.capture import open_quietly, open_video
 from munit_fast.errors import MunitError
 from munit_fast.images import list_images, read_image_uint8
 
@@ -62,25 +63,6 @@ def _capture_fps(capture, requested: Optional[float]) -> float:
     return float(reported) if reported and 0 < reported < 1000 else DEFAULT_FPS
 
 
-def open_video(target: str):
-    """cv2.VideoCapture of a file or stream, through FFmpeg where OpenCV has it: OpenCV's own
-    fallback reader of MJPEG AVI files prints raw lines (not even UTF-8) on a damaged file."""
-    if cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG):
-        return _open_quietly(lambda name: cv2.VideoCapture(name, cv2.CAP_FFMPEG), target)
-    return cv2.VideoCapture(target)
-
-
-def _open_quietly(opener: Callable, target):
-    """Opens a capture with OpenCV's own probe warnings silenced (a missing camera makes each
-    backend print one); the caller reports a failure in one line of its own."""
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    try:
-        return opener(target)
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-
-
 class CameraSource(Source):
     """A webcam through OpenCV, by index."""
 
@@ -88,7 +70,7 @@ class CameraSource(Source):
 
     def __init__(self, index: int, width=None, height=None, fps=None, opener: Optional[Callable] = None):
         self.description = f"camera {index}"
-        self.capture = _open_quietly(opener or cv2.VideoCapture, index)
+        self.capture = open_quietly(opener or cv2.VideoCapture, index)
         if not self.capture.isOpened():
             raise MunitError(f"cannot open camera {index} (--input cam{index}): no such camera or it is busy; "
                              "try another index, --input demo or a video file")
