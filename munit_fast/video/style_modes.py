@@ -48,12 +48,16 @@ def limit_step(previous: Optional[torch.Tensor], target: torch.Tensor, max_step:
 class RandomStyle:
     def __init__(self, style_dim: int, seed: int):
         self.style_dim, self.seed = style_dim, seed
+        self._codes = None  # drawn once per seed, not per frame
 
     def codes(self, t: float) -> torch.Tensor:  # -> (1, style_dim)
-        return random_styles(1, self.style_dim, self.seed)
+        if self._codes is None:
+            self._codes = random_styles(1, self.style_dim, self.seed)
+        return self._codes
 
     def next_style(self) -> None:
         self.seed += 1
+        self._codes = None
 
 
 class FixedStyles:
