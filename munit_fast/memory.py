@@ -1,4 +1,4 @@
-"""What this machine can allocate, checked before a big request is made.
+"""What this machine can allocate or store, checked before a big request is made.
 
 A request larger than the memory available (the system's MemAvailable, the process's address
 space limit, a CUDA device's free memory) is refused with one line naming the size, the limit
@@ -67,3 +67,13 @@ def check_fits(needed: int, what: str, hint: str, device: str = "cpu") -> None:
     if available is not None and needed > available:
         raise MunitError(f"{what} would take about {human_bytes(needed)} of memory, more than the "
                          f"{human_bytes(available)} available on {device}; {hint}")
+
+
+def check_disk_space(folder: str, needed: int, what: str, hint: str) -> None:
+    """Raise one line when ``needed`` bytes (``what``) exceed the free space of ``folder``."""
+    import shutil
+
+    free = shutil.disk_usage(folder).free
+    if needed > free:
+        raise MunitError(f"{what} would need about {human_bytes(needed)} in {folder}, which has "
+                         f"{human_bytes(free)} free; {hint}")

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import cv2
 import numpy as np
@@ -19,7 +18,7 @@ from munit_fast.cli import options
 from munit_fast.errors import MunitError
 from munit_fast.files import atomic_write_text, check_writable, check_writable_folder
 from munit_fast.images import list_images, read_image, write_image
-from munit_fast.memory import check_fits, human_bytes
+from munit_fast.memory import check_disk_space, check_fits
 
 SHIPPED_RECIPE = {"seed": 0, "count": 4000, "test_count": 400, "epochs": 6}
 
@@ -57,10 +56,8 @@ def _check_disk(out: str, spec: str, count: int, test_count: int, size: int) -> 
     from munit_fast.data.synthetic import synthetic_domain
 
     per_pair = sum(len(cv2.imencode(".png", _to_uint8_bgr(synthetic_domain(spec, d, True)[0]))[1]) for d in "ab")
-    needed, free = per_pair * (count + test_count), shutil.disk_usage(out).free
-    if needed > free:
-        raise MunitError(f"{2 * (count + test_count)} images of {size}x{size} would need about {human_bytes(needed)} "
-                         f"in {out}, which has {human_bytes(free)} free; lower --count, --test-count or --size")
+    check_disk_space(out, per_pair * (count + test_count), f"{2 * (count + test_count)} images of {size}x{size}",
+                     "lower --count, --test-count or --size")
 
 
 def write_synthetic(out: str, seed: int, size: int, count: int, test_count: int) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import warnings
 from typing import List
@@ -21,7 +20,7 @@ from munit_fast.cli.runtime_options import add_runtime_arguments, resolve_model,
 from munit_fast.errors import MunitError
 from munit_fast.files import check_writable_folder, remove_partial_files
 from munit_fast.images import list_images, load_image_tensor, make_grid, tensor_to_image, write_image
-from munit_fast.memory import human_bytes
+from munit_fast.memory import check_disk_space
 from munit_fast.runtime.styles import (
     TEST_BATCH_DEFAULTS,
     TEST_PY_DEFAULTS,
@@ -169,11 +168,9 @@ class _OutputChecks:
 
 def _check_disk(folder: str, pictures: int, height: int, width: int, channels: int) -> None:
     """Refuse before translating when the folder cannot hold even compressed pictures."""
-    free = shutil.disk_usage(folder).free
     needed = pictures * height * width * channels // 4  # PNGs of photos rarely compress below a quarter
-    if needed > free:
-        raise MunitError(f"{pictures} pictures of {height}x{width} would need about {human_bytes(needed)} in "
-                         f"{folder}, which has {human_bytes(free)} free; lower --num-styles or free disk space")
+    check_disk_space(folder, needed, f"{pictures} pictures of {height}x{width}",
+                     "lower --num-styles or free disk space")
 
 
 def _progress(total: int, enabled: bool):

@@ -110,6 +110,7 @@ def test_batches_of_styles_give_the_scores_of_one_batch(tiny_files):
     assert batched["cis_kl"] == pytest.approx(whole["cis_kl"], abs=1e-6)
     assert batched["is_kl"] == pytest.approx(whole["is_kl"], abs=1e-6)
     assert batched["lpips_diversity"] == pytest.approx(whole["lpips_diversity"], abs=1e-6)
+    assert len(seen) == len(pairs_whole) == len(tensors)  # one LPIPS call per input in each run
     for (left, right), (left_whole, right_whole) in zip(seen, pairs_whole):
         assert left.shape[0] == 4 and torch.allclose(left, left_whole, atol=1e-6)
         assert torch.allclose(right, right_whole, atol=1e-6)
