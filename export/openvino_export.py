@@ -22,6 +22,7 @@ from munit_fast.files import make_folder
 
 from .graphs import SPLIT_PARTS
 from .onnx_export import read_metadata
+from .openvino_quiet import without_telemetry_lines
 
 IR_PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 RT_INFO_SECTION = "munit_fast"
@@ -30,7 +31,8 @@ INSTALL_HINT = "pip install 'munit-fast[openvino]'"
 
 def import_openvino(what: str = "--backend openvino"):
     try:
-        import openvino
+        with without_telemetry_lines():
+            import openvino
     except ImportError:
         raise MunitError(f"{what} needs openvino: {INSTALL_HINT}") from None
     return openvino
@@ -109,7 +111,8 @@ def export_openvino(onnx_paths: Mapping[str, str], output_dir: str, direction: s
     missing = [part for part in SPLIT_PARTS if part not in onnx_paths]
     if missing:
         raise MunitError(f"OpenVINO IR is converted from the split graphs; missing {', '.join(missing)}")
-    models = {part: ov.convert_model(onnx_paths[part]) for part in SPLIT_PARTS}
+    with without_telemetry_lines():
+        models = {part: ov.convert_model(onnx_paths[part]) for part in SPLIT_PARTS}
     extra: Mapping[str, Mapping[str, str]] = {part: {} for part in SPLIT_PARTS}
     if precision == "int8":
         if quantize is None:

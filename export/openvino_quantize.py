@@ -24,6 +24,7 @@ from munit_fast.errors import MunitError
 
 from .calibration import calibration_feeds
 from .openvino_export import INSTALL_HINT, openvino_core
+from .openvino_quiet import without_telemetry_lines
 
 FLOAT_SCOPE = (".*/norm/.*", ".*/mlp/.*")  # node name patterns of the exported graphs kept in float
 QUANTIZED_PARTS = ("content_encoder", "decoder")
@@ -33,7 +34,8 @@ QUANTIZED_META = {part: {"int8": "yes", "float_scope": " ".join(FLOAT_SCOPE)} if
 
 def import_nncf():
     try:
-        import nncf
+        with without_telemetry_lines():
+            import nncf
     except ImportError:
         raise MunitError(f"--precision int8 with OpenVINO quantizes with NNCF, which is not installed: "
                          f"{INSTALL_HINT}") from None
@@ -45,7 +47,7 @@ def quantize_model(model, feeds, nncf):
     """One fp32 ov.Model -> INT8 with ``feeds`` ({input name: array} per step) as calibration data."""
     ignored = nncf.IgnoredScope(patterns=list(FLOAT_SCOPE), validate=False)
     quiet = io.StringIO()  # NNCF draws progress bars on the console; the command prints its own line
-    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet), without_telemetry_lines():
         return nncf.quantize(model, nncf.Dataset(list(feeds)), subset_size=len(feeds), ignored_scope=ignored)
 
 
