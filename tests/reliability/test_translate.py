@@ -178,10 +178,14 @@ def test_styles_are_decoded_in_passes_when_memory_is_short(capsys, tmp_path, mon
     monkeypatch.setenv("MUNIT_FAST_MEMORY_LIMIT", str(40 * 2 ** 20))
     assert translate(capsys, *args, "--output", str(tmp_path / "passes"))[0] == 0
     assert passes and passes[0] < 6
+    # the same pictures up to rounding: the CPU's convolution kernels may depend on the batch size,
+    # and an fp32 difference near 1e-6 can move a pixel that lies on a rounding boundary by one level
     for k in range(6):
         name = f"edges2shoes_edge_style{k:03d}.png"
-        assert np.array_equal(np.asarray(Image.open(tmp_path / "one" / name)),
-                              np.asarray(Image.open(tmp_path / "passes" / name)))
+        whole = np.asarray(Image.open(tmp_path / "one" / name)).astype(np.int16)
+        in_passes = np.asarray(Image.open(tmp_path / "passes" / name)).astype(np.int16)
+        difference = np.abs(whole - in_passes)
+        assert difference.max() <= 1 and (difference > 0).mean() < 1e-3, (name, difference.max())
 
 
 def test_an_image_too_big_for_memory_is_refused_naming_the_option(capsys, tmp_path, monkeypatch):
