@@ -1,13 +1,14 @@
-"""Checkpoints of a training run: the original files plus munit-fast's resume state.
+"""Checkpoints of a training run: the original files, with munit-fast's resume state inside optimizer.pt.
 
 Per snapshot, in this order, each written atomically: ``gen_%08d.pt`` (the weights to
 translate with: the moving averages when the config keeps them, ``gen_ema``), then
-``gen_train_%08d.pt`` (the trained weights, only with ``gen_ema``), ``dis_%08d.pt``,
-``optimizer.pt`` (original format, with the iteration added under "iterations"), then
-``resume_state.pt`` (iteration, scheduler and gradient-scaler states, RNG states). A crash at
-any point leaves every earlier file complete. ``--resume`` continues from the newest
-complete snapshot: the one optimizer.pt belongs to; the RNG states are restored when
-resume_state.pt belongs to it too (always, unless the crash hit between the last two writes).
+``gen_train_%08d.pt`` (the trained weights, only with ``gen_ema``), ``dis_%08d.pt``, and last
+``optimizer.pt``: the original's {"gen", "dis"} optimizer states plus munit-fast's "iterations"
+and "resume" (scheduler and gradient-scaler states, every process's RNG states), which original
+tools ignore. optimizer.pt is the snapshot's one commit point: a crash at any moment leaves it
+naming a snapshot whose files are all complete, and ``--resume`` continues from that snapshot
+bit-identically. Runs of munit-fast before the resume state moved into optimizer.pt kept it in
+``resume_state.pt``, which is still read.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from munit_fast.errors import MunitError
 
 from .trainer import MUNITTrainer
 
-RESUME_STATE = "resume_state.pt"
+LEGACY_RESUME_STATE = "resume_state.pt"
 _GEN = re.compile(r"gen_(\d{8})\.pt$")
 
 
@@ -42,13 +43,14 @@ def rng_states(device: torch.device) -> dict:
 
 
 def restore_rng_states(states: dict, device: torch.device) -> None:
-    torch.set_rng_state(states["torch"])
+    """Set the states `rng_states` returned; their tensors may have been loaded onto ``device``."""
+    torch.set_rng_state(states["torch"].cpu())
     n = states["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    np.random.set_state((n["kind"], n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     version, internal, gauss = states["python"]
     random.setstate((version, tuple(internal), gauss))
     if device.type == "cuda" and "cuda" in states:
-        torch.cuda.set_rng_state(states["cuda"], device)
+        torch.cuda.set_rng_state(states["cuda"].cpu(), device)
 
 
 def save_snapshot(trainer: MUNITTrainer, folder: str, iterations: int, rng_per_rank: list) -> None:
@@ -60,9 +62,11 @@ def save_snapshot(trainer: MUNITTrainer, folder: str, iterations: int, rng_per_r
     if trained is not None:
         atomic_save(trained, os.path.join(folder, f"gen_train_{iterations:08d}.pt"))
     atomic_save(dis, os.path.join(folder, f"dis_{iterations:08d}.pt"))
+    opt["resume"] = {"schedules": trainer.schedule_states(), "rng": rng_per_rank}
     atomic_save(opt, os.path.join(folder, "optimizer.pt"))
-    atomic_save({"iterations": iterations, "schedules": trainer.schedule_states(),
-                 "rng": rng_per_rank}, os.path.join(folder, RESUME_STATE))
+    legacy = os.path.join(folder, LEGACY_RESUME_STATE)
+    if os.path.exists(legacy):  # an earlier snapshot's, from a run begun by an older munit-fast
+        os.remove(legacy)
 
 
 def latest_generator_iteration(folder: str) -> Optional[int]:
@@ -94,16 +98,23 @@ def resume(trainer: MUNITTrainer, folder: str, rank: int = 0, world_size: int = 
         raise MunitError(f"{opt_path} does not fit this config's networks ({exc}); "
                          "resume with the run's config") from None
     trainer.set_iteration(iterations)
-    state_path = os.path.join(folder, RESUME_STATE)
-    state = load_file(state_path, map_location="cpu") if os.path.isfile(state_path) else None
-    if state is not None and state.get("iterations") == iterations:
-        trainer.load_schedule_states(state["schedules"])
-        if len(state["rng"]) == world_size:
-            restore_rng_states(state["rng"][rank], trainer.device)
-        else:
-            warnings.warn(f"the run was saved by {len(state['rng'])} processes and resumes with {world_size}: "
-                          "random states start fresh", stacklevel=2)
+    state = opt.get("resume") or _legacy_resume_state(folder, iterations)
+    if state is None:
+        warnings.warn(f"{opt_path} has no resume state for iteration {iterations} (a run of the original code): "
+                      "random states start fresh, so the continuation is not bit-identical to an uninterrupted run",
+                      stacklevel=2)
+        return iterations
+    trainer.load_schedule_states(state["schedules"])
+    if len(state["rng"]) == world_size:
+        restore_rng_states(state["rng"][rank], trainer.device)
     else:
-        warnings.warn(f"{state_path} does not belong to iteration {iterations}: random states start fresh, "
-                      "so the continuation is not bit-identical to an uninterrupted run", stacklevel=2)
+        warnings.warn(f"the run was saved by {len(state['rng'])} processes and resumes with {world_size}: "
+                      "random states start fresh", stacklevel=2)
     return iterations
+
+
+def _legacy_resume_state(folder: str, iterations: int) -> Optional[dict]:
+    """The resume state an older munit-fast wrote beside optimizer.pt, if it belongs to ``iterations``."""
+    path = os.path.join(folder, LEGACY_RESUME_STATE)
+    state = load_file(path, map_location="cpu") if os.path.isfile(path) else None
+    return state if state is not None and state.get("iterations") == iterations else None

@@ -38,7 +38,7 @@ def run(args) -> int:
     if not isinstance(state, dict) or set(state) != {"a", "b"}:
         found = sorted(state)[:4] if isinstance(state, dict) else type(state).__name__
         raise MunitError(f"{args.input} is not a generator or discriminator checkpoint (keys 'a' and 'b'), found "
-                         f"{found}; optimizer.pt and resume_state.pt stay in the .pt format")
+                         f"{found}; optimizer.pt stays in the .pt format")
     if target == SAFETENSORS:
         save_safetensors(state, args.output)
     else:

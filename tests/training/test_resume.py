@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import pytest
 import torch
@@ -43,7 +44,7 @@ def test_resume_is_bit_exact(training_config, tmp_path, dis_fakes):
 def test_snapshot_files_are_in_the_original_format(training_config, tmp_path):
     train(apply_overrides(training_config, ["max_iter=1"]), _options(tmp_path))
     folder = tmp_path / "checkpoints"
-    assert sorted(os.listdir(folder)) == ["dis_00000001.pt", "gen_00000001.pt", "optimizer.pt", "resume_state.pt"]
+    assert sorted(os.listdir(folder)) == ["dis_00000001.pt", "gen_00000001.pt", "optimizer.pt"]
     gen = load_file(folder / "gen_00000001.pt")
     trainer = MUNITTrainer(training_config)
     assert set(gen) == {"a", "b"} and gen["a"].keys() == trainer.gen_a.state_dict().keys()
@@ -76,14 +77,13 @@ def test_resume_without_checkpoints_is_a_clear_error(training_config, tmp_path):
 
 
 def test_resume_from_an_original_run_folder(training_config, tmp_path):
-    """Original runs have no resume_state.pt and no iteration in optimizer.pt: the newest
+    """Original runs have no iteration and no resume state in optimizer.pt: the newest
     gen_*.pt names the iteration, as in the original trainer."""
     config = apply_overrides(training_config, ["max_iter=2"])
     train(config, _options(tmp_path))
     folder = tmp_path / "checkpoints"
-    os.remove(folder / "resume_state.pt")
     opt = load_file(folder / "optimizer.pt")
-    del opt["iterations"]
+    del opt["iterations"], opt["resume"]
     torch.save(opt, folder / "optimizer.pt")
     with pytest.warns(UserWarning, match="random states start fresh"):
         result = train(apply_overrides(config, ["max_iter=3"]), _options(tmp_path, resume=True))
@@ -182,3 +182,62 @@ def test_cli_trains_and_resumes_bit_exactly(tmp_path, extra):
     if "dis.norm=sn" in extra:
         saved = load_file(tmp_path / "split" / "checkpoints" / "dis_00000003.pt")["a"]
         assert any(k.endswith("weight_u") for k in saved)
+
+
+class _Killed(BaseException):
+    """Stands for kill -9: nothing after it runs (not an Exception, so no handler catches it)."""
+
+
+@pytest.mark.parametrize("last_written", ["gen", "gen_train", "dis", "optimizer"])
+def test_a_crash_after_any_snapshot_file_resumes_bit_exactly(training_config, tmp_path, monkeypatch, last_written):
+    """The process dies right after one file of snapshot 3 is on disk; --resume continues from
+    the newest complete snapshot and ends bit-identical to an uninterrupted run, RNG included."""
+    from munit_fast.training import snapshots
+
+    config = apply_overrides(training_config, ["batch_size=2", "max_iter=4", "snapshot_save_iter=1", "gen_ema=0.9"])
+    train(config, _options(tmp_path / "straight"))
+    real_save = snapshots.atomic_save
+    written = []
+
+    def save_then_die(state, path):
+        real_save(state, path)
+        written.append(os.path.basename(path))
+        if "gen_00000003.pt" in written and written[-1] in (f"{last_written}_00000003.pt", f"{last_written}.pt"):
+            raise _Killed
+
+    monkeypatch.setattr(snapshots, "atomic_save", save_then_die)
+    with pytest.raises(_Killed):
+        train(config, _options(tmp_path / "killed"))
+    monkeypatch.setattr(snapshots, "atomic_save", real_save)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "random states start fresh"
+        resumed = train(config, _options(tmp_path / "killed", resume=True))
+    assert resumed.iterations == 4
+    for name in ("gen", "gen_train", "dis"):
+        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000004.pt")
+        b = load_file(tmp_path / "killed" / "checkpoints" / f"{name}_00000004.pt")
+        for domain in "ab":
+            for key in a[domain]:
+                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+
+
+def test_a_run_begun_by_an_older_munit_fast_resumes_from_its_resume_state_file(training_config, tmp_path):
+    """Older releases kept the resume state in resume_state.pt beside optimizer.pt: it is read
+    (bit-exact continuation) and removed once the next snapshot carries its own."""
+    config = apply_overrides(training_config, ["batch_size=2", "max_iter=4"])
+    train(config, _options(tmp_path / "straight"))
+    train(apply_overrides(config, ["max_iter=2"]), _options(tmp_path / "old"))
+    folder = tmp_path / "old" / "checkpoints"
+    opt = load_file(folder / "optimizer.pt")
+    torch.save({"iterations": 2, **opt.pop("resume")}, folder / "resume_state.pt")
+    torch.save(opt, folder / "optimizer.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "random states start fresh"
+        train(config, _options(tmp_path / "old", resume=True))
+    assert not (folder / "resume_state.pt").exists()
+    for name in ("gen", "dis"):
+        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000004.pt")
+        b = load_file(folder / f"{name}_00000004.pt")
+        for domain in "ab":
+            for key in a[domain]:
+                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"

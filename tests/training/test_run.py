@@ -37,8 +37,7 @@ def test_short_run_writes_everything_and_reconstruction_falls(tmp_path):
                  *_set("lr=0.001", "image_save_iter=8", "image_display_iter=4", "snapshot_save_iter=8")])
     assert code == 0
     assert {os.path.basename(p) for p in glob.glob(str(out / "checkpoints" / "*"))} == {
-        "gen_00000008.pt", "dis_00000008.pt", "gen_00000016.pt", "dis_00000016.pt", "optimizer.pt",
-        "resume_state.pt"}
+        "gen_00000008.pt", "dis_00000008.pt", "gen_00000016.pt", "dis_00000016.pt", "optimizer.pt"}
     for it in (8, 16):
         for name in ("a2b_test", "b2a_test", "a2b_train", "b2a_train"):
             assert (out / "images" / f"gen_{name}_{it:08d}.jpg").is_file()
