@@ -20,9 +20,11 @@ import tempfile
 import time
 from typing import Optional, Tuple
 
+import torch
+
 from munit_fast import __version__
 
-from .checkpoint import SAFETENSORS, load_generators, save_safetensors
+from .checkpoint import SAFETENSORS, load_file, load_generators, save_safetensors
 from .config import MunitConfig, dump_config, load_config
 from .errors import MunitError, write_error
 from .files import atomic_write_text, make_folder
@@ -138,6 +140,19 @@ def check_replaceable(folder: str, what: str = "--output") -> None:
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
         raise MunitError(f"{what} {folder} exists and is not a model folder (it holds {shown}); writing a model "
                          "replaces the whole folder, so pass a new folder name or an existing model folder")
+
+
+def holds_generators(folder: str, generators: dict) -> bool:
+    """Whether ``folder`` is a model folder whose weights equal ``generators`` ({'a', 'b'} state dicts)."""
+    path = os.path.join(folder, WEIGHTS)
+    if not os.path.isfile(path):
+        return False
+    try:
+        saved = load_file(path)
+    except MunitError:
+        return False
+    return all(saved.get(d, {}).keys() == generators[d].keys() and
+               all(torch.equal(saved[d][k], v.detach().cpu()) for k, v in generators[d].items()) for d in ("a", "b"))
 
 
 def write_model_folder(folder: str, config: MunitConfig, generators: dict, card: str,

@@ -18,7 +18,7 @@ import torch.distributed as dist
 from munit_fast.config import MunitConfig, dump_config
 from munit_fast.errors import MunitError
 from munit_fast.files import RunLock, atomic_write_text, make_folder, remove_partial_files
-from munit_fast.model_folder import check_replaceable, model_card, write_model_folder
+from munit_fast.model_folder import check_replaceable, holds_generators, model_card, write_model_folder
 
 from . import distributed
 from .data import PairedBatches, check_training_sizes, display_images, domain_dataset
@@ -135,7 +135,10 @@ def _train(config: MunitConfig, options: RunOptions, group: distributed.ProcessG
         iterations = resume_snapshot(trainer, checkpoints, group.rank, group.world_size)
         if group.is_main:
             print(f"resuming from iteration {iterations} in {checkpoints}", file=sys.stderr)
-    if iterations >= config.max_iter:
+    if iterations >= config.max_iter:  # a finished run: only its model folder may be missing (a crash writing it)
+        if group.is_main and not holds_generators(os.path.join(options.output_dir, MODEL_FOLDER),
+                                                  trainer.checkpoint_states(iterations)[0]):
+            write_model(config, options, trainer, iterations)
         return TrainResult(iterations, trainer)
 
     log = bar = None

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 
 import pytest
 import torch
 
-from munit_fast.checkpoint import load_file
+from munit_fast.checkpoint import load_file, save_safetensors
 from munit_fast.config import apply_overrides
 from munit_fast.errors import MunitError
 from munit_fast.training import MUNITTrainer, RunOptions, train
@@ -241,3 +242,29 @@ def test_a_run_begun_by_an_older_munit_fast_resumes_from_its_resume_state_file(t
         for domain in "ab":
             for key in a[domain]:
                 assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+
+
+def test_resuming_a_finished_run_rewrites_a_missing_or_stale_model_folder(training_config, tmp_path):
+    """A crash while the final model folder was written leaves none (or an earlier stop's):
+    --resume of the finished run writes the one of the last snapshot, and leaves a right one alone."""
+    from munit_fast.model_folder import holds_generators
+
+    config = apply_overrides(training_config, ["max_iter=2"])
+    train(config, _options(tmp_path))
+    model, folder = tmp_path / "model", tmp_path / "checkpoints"
+    last = load_file(folder / "gen_00000002.pt")
+    assert holds_generators(str(model), last)
+    weights = model / "gen.safetensors"
+    first_write = weights.stat().st_mtime_ns
+    train(config, _options(tmp_path, resume=True))
+    assert weights.stat().st_mtime_ns == first_write  # already right: untouched
+
+    shutil.rmtree(model)
+    train(config, _options(tmp_path, resume=True))
+    assert holds_generators(str(model), last)
+
+    earlier = {d: {k: v + 1 for k, v in last[d].items()} for d in "ab"}  # an earlier stop's weights
+    save_safetensors(earlier, weights)
+    assert not holds_generators(str(model), last)
+    train(config, _options(tmp_path, resume=True))
+    assert holds_generators(str(model), last)
