@@ -1,4 +1,5 @@
-"""Data-parallel training: two CPU processes over gloo end with identical weights."""
+"""Data-parallel training: two CPU processes over gloo end with identical weights, and resume
+bit-exactly with each process's own random states."""
 from __future__ import annotations
 
 import os
@@ -18,13 +19,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world_size: int, port: int, folder: str) -> None:
+def _worker(rank: int, world_size: int, port: int, folder: str, iterations: int = 3, resume: bool = False) -> None:
     # what torchrun sets for each process
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    config = apply_overrides(config_from_dict(dict(TINY_TRAINING)), ["max_iter=3"])
-    result = train(config, RunOptions(output_dir=os.path.join(folder, "run"), progress=False))
+    config = apply_overrides(config_from_dict(dict(TINY_TRAINING)), [f"max_iter={iterations}"])
+    result = train(config, RunOptions(output_dir=os.path.join(folder, "run"), progress=False, resume=resume))
     states = {name: module.state_dict() for name, module in result.trainer.networks.named_children()}
     torch.save({"iterations": result.iterations, "states": states}, os.path.join(folder, f"rank{rank}.pt"))
 
@@ -43,3 +44,21 @@ def test_two_gloo_processes_hold_identical_weights(tmp_path):
     torch.manual_seed(0)  # the seed both ranks start from: training moved the weights away from it
     initial = MUNITTrainer(config_from_dict(dict(TINY_TRAINING))).gen_a.state_dict()["mlp.model.0.fc.weight"]
     assert not torch.equal(initial, ranks[0]["states"]["gen_a"]["mlp.model.0.fc.weight"])
+
+
+def test_two_gloo_processes_resume_bit_exactly(tmp_path):
+    """Each rank draws its own style codes: a resumed run restores every rank's random states
+    from the one optimizer.pt and ends where an uninterrupted run ends."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    mp.spawn(_worker, args=(2, _free_port(), str(straight), 3), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, _free_port(), str(split), 2), nprocs=2, join=True)
+    saved = torch.load(split / "run" / "checkpoints" / "optimizer.pt", weights_only=True)
+    first, second = saved["resume"]["rng"]
+    assert not torch.equal(first["torch"], second["torch"])  # the ranks' states differ: both are kept
+    mp.spawn(_worker, args=(2, _free_port(), str(split), 3, True), nprocs=2, join=True)
+    for name in ("gen", "dis"):
+        a = torch.load(straight / "run" / "checkpoints" / f"{name}_00000003.pt", weights_only=True)
+        b = torch.load(split / "run" / "checkpoints" / f"{name}_00000003.pt", weights_only=True)
+        for domain in "ab":
+            for key, value in a[domain].items():
+                assert torch.equal(value, b[domain][key]), f"{name}[{domain}].{key}"
