@@ -18,6 +18,17 @@ def _options(folder, **kw):
     return RunOptions(output_dir=str(folder), progress=False, **kw)
 
 
+def assert_same_snapshot(run_a, run_b, iteration: int, names=("gen", "dis")) -> None:
+    """Bit-equal weights in two runs' checkpoints of ``iteration`` (``run_*``: output folders)."""
+    for name in names:
+        a = load_file(run_a / "checkpoints" / f"{name}_{iteration:08d}.pt")
+        b = load_file(run_b / "checkpoints" / f"{name}_{iteration:08d}.pt")
+        for domain in "ab":
+            assert a[domain].keys() == b[domain].keys()
+            for key in a[domain]:
+                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+
+
 @pytest.mark.parametrize("dis_fakes", ["reuse", "recompute"])
 def test_resume_is_bit_exact(training_config, tmp_path, dis_fakes):
     # batch 2 over 6 images: 3 iterations per epoch, so the stop is mid-epoch and the rest crosses into epoch 1
@@ -27,13 +38,7 @@ def test_resume_is_bit_exact(training_config, tmp_path, dis_fakes):
     resumed = train(config, _options(tmp_path / "split", dis_fakes=dis_fakes, resume=True))
     assert straight.iterations == resumed.iterations == 4
     # exact equality: same ops on the same CPU in the same order, so no tolerance is needed
-    for name in ("gen", "dis"):
-        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000004.pt")
-        b = load_file(tmp_path / "split" / "checkpoints" / f"{name}_00000004.pt")
-        for domain in "ab":
-            assert a[domain].keys() == b[domain].keys()
-            for key in a[domain]:
-                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+    assert_same_snapshot(tmp_path / "straight", tmp_path / "split", 4)
     opt_a = load_file(tmp_path / "straight" / "checkpoints" / "optimizer.pt")
     opt_b = load_file(tmp_path / "split" / "checkpoints" / "optimizer.pt")
     for which in ("gen", "dis"):
@@ -127,12 +132,7 @@ def test_generator_averages_are_checkpointed_and_resume_exactly(training_config,
     folder = tmp_path / "split" / "checkpoints"
     expected = ["dis_00000002.pt", "dis_00000004.pt", "gen_00000002.pt", "gen_00000004.pt"]
     assert sorted(os.listdir(folder))[:4] == expected
-    for name in ("gen", "gen_train"):
-        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000004.pt")
-        b = load_file(folder / f"{name}_00000004.pt")
-        for domain in "ab":
-            for key in a[domain]:
-                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+    assert_same_snapshot(tmp_path / "straight", tmp_path / "split", 4, ("gen", "gen_train"))
     # averaging leaves training alone: the trained weights equal a run without gen_ema
     train(apply_overrides(config, ["max_iter=4", "gen_ema=0"]), _options(tmp_path / "plain"))
     plain = load_file(tmp_path / "plain" / "checkpoints" / "gen_00000004.pt")
@@ -174,12 +174,7 @@ def test_cli_trains_and_resumes_bit_exactly(tmp_path, extra):
     run("straight", 3)
     run("split", 2)
     run("split", 3, "--resume")
-    for name in ("gen", "dis"):
-        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000003.pt")
-        b = load_file(tmp_path / "split" / "checkpoints" / f"{name}_00000003.pt")
-        for domain in "ab":
-            for key in a[domain]:
-                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+    assert_same_snapshot(tmp_path / "straight", tmp_path / "split", 3)
     if "dis.norm=sn" in extra:
         saved = load_file(tmp_path / "split" / "checkpoints" / "dis_00000003.pt")["a"]
         assert any(k.endswith("weight_u") for k in saved)
@@ -214,12 +209,7 @@ def test_a_crash_after_any_snapshot_file_resumes_bit_exactly(training_config, tm
         warnings.simplefilter("error")  # no "random states start fresh"
         resumed = train(config, _options(tmp_path / "killed", resume=True))
     assert resumed.iterations == 4
-    for name in ("gen", "gen_train", "dis"):
-        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000004.pt")
-        b = load_file(tmp_path / "killed" / "checkpoints" / f"{name}_00000004.pt")
-        for domain in "ab":
-            for key in a[domain]:
-                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+    assert_same_snapshot(tmp_path / "straight", tmp_path / "killed", 4, ("gen", "gen_train", "dis"))
 
 
 def test_a_run_begun_by_an_older_munit_fast_resumes_from_its_resume_state_file(training_config, tmp_path):
@@ -236,12 +226,7 @@ def test_a_run_begun_by_an_older_munit_fast_resumes_from_its_resume_state_file(t
         warnings.simplefilter("error")  # no "random states start fresh"
         train(config, _options(tmp_path / "old", resume=True))
     assert not (folder / "resume_state.pt").exists()
-    for name in ("gen", "dis"):
-        a = load_file(tmp_path / "straight" / "checkpoints" / f"{name}_00000004.pt")
-        b = load_file(folder / f"{name}_00000004.pt")
-        for domain in "ab":
-            for key in a[domain]:
-                assert torch.equal(a[domain][key], b[domain][key]), f"{name}[{domain}].{key}"
+    assert_same_snapshot(tmp_path / "straight", tmp_path / "old", 4)
 
 
 def test_resuming_a_finished_run_rewrites_a_missing_or_stale_model_folder(training_config, tmp_path):
