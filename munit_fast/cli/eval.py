@@ -26,6 +26,9 @@ def add_parser(subparsers):
     p.add_argument("--num-samples", type=int, default=100, help="random styles per input (paper: 100)")
     p.add_argument("--fixed-style", action="store_true", help="one style for every sample: the deterministic baseline")
     p.add_argument("--seed", type=options.seed, default=0, help="seed of the random styles")
+    p.add_argument("--repeats", type=options.bounded_int(1), default=1,
+                   help="independent draws of the random styles (seeds SEED, SEED+1, ...); the scores are "
+                        "their mean with its standard error")
     p.add_argument("--json", help="write the results to this JSON file")
     p.add_argument("--sheet", help="write a sample sheet image (rows = inputs, columns = styles)")
     p.add_argument("--sheet-rows", type=int, default=8)
@@ -70,24 +73,34 @@ def _write_json(path: str, data) -> None:
     atomic_write_text(path, json.dumps(data, indent=2))
 
 
+def _score(result, key: str, digits: int = 4) -> str:
+    """The score, with its standard error when it is a mean over several draws."""
+    text = f"{result[key]:.{digits}f}"
+    if f"{key}_se" in result:
+        text += f" +/- {result[key + '_se']:.{digits}f}"
+    return text
+
+
 def format_table(result) -> str:
     rows = []
     if "cis_kl" in result:
         ceiling = f"(max ln {result['num_modes']} = {result['cis_kl_max']:.4f})"
-        rows += [("CIS, mean KL", f"{result['cis_kl']:.4f}  {ceiling}"),
+        rows += [("CIS, mean KL", f"{_score(result, 'cis_kl')}  {ceiling}"),
                  ("CIS, exp(mean KL)", f"{result['cis_exp']:.4f}"),
-                 ("IS, mean KL", f"{result['is_kl']:.4f}"),
+                 ("IS, mean KL", _score(result, "is_kl")),
                  ("IS, exp(mean KL)", f"{result['is_exp']:.4f}"),
-                 ("mode coverage per input", f"{result['coverage_mean']:.2f} of {result['num_modes']}"),
-                 ("classifier confidence", f"{result['confidence']:.4f}"),
+                 ("mode coverage per input", f"{_score(result, 'coverage_mean', 2)} of {result['num_modes']}"),
+                 ("classifier confidence", _score(result, "confidence")),
                  ("translations per mode", " ".join(str(n) for n in result["mode_histogram"]))]
     else:
         rows.append(("IS / CIS / coverage", "skipped: pass --classifier (a mode classifier of the target domain)"))
     if "lpips_diversity" in result:
         pairs = result["lpips_pairs_per_input"]
-        rows.append(("LPIPS diversity", f"{result['lpips_diversity']:.4f}  ({pairs} pairs/input)"))
+        rows.append(("LPIPS diversity", f"{_score(result, 'lpips_diversity')}  ({pairs} pairs/input)"))
     else:
         rows.append(("LPIPS diversity", "skipped: pass --lpips-alexnet and --lpips-linear"))
+    if "repeats" in result:
+        rows.append(("", f"(+/- standard error of the mean over {result['repeats']} draws of styles)"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
@@ -126,6 +139,9 @@ def run(args) -> int:
     for name in ("num_inputs", "num_samples", "sheet_rows", "sheet_styles", "lpips_pairs"):
         if getattr(args, name) < 1:
             raise MunitError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    from munit_fast.metrics.repeats import draw_seeds, summarize_draws
+
+    seeds = draw_seeds(args.seed, args.repeats, options.SEED_MAX)
     for path, what in ((args.json, "--json"), (args.sheet, "--sheet")):
         if path:
             check_writable(path, what)  # before minutes of translation, not after
@@ -154,13 +170,18 @@ def run(args) -> int:
     inputs = load_inputs(config, source, args.input, args.num_inputs)
     if args.sheet:
         _check_sheet_fits(args, translator, inputs)
-    result = evaluate_translations(translator, inputs, args.num_samples, args.seed, classifier, lpips,
-                                   args.lpips_pairs, args.fixed_style,
-                                   progress=lambda it: tqdm(it, desc="eval", unit="input"))
+    draws = []
+    for number, seed in enumerate(seeds, 1):
+        desc = "eval" if len(seeds) == 1 else f"eval {number}/{len(seeds)}"
+        draws.append(evaluate_translations(translator, inputs, args.num_samples, seed, classifier, lpips,
+                                           args.lpips_pairs, args.fixed_style,
+                                           progress=lambda it, desc=desc: tqdm(it, desc=desc, unit="input")))
+    result = summarize_draws(draws)
     result.update({"config": args.config, "checkpoint": args.checkpoint, "direction": args.direction,
                    "classifier": args.classifier or ("shipped shapes classifier" if classifier is not None else None)})
     kind = "copies of one style" if args.fixed_style else "random styles"
-    print(f"{len(inputs)} inputs x {args.num_samples} {kind}, "
+    drawn = f", {len(seeds)} draws (seeds {seeds[0]}..{seeds[-1]})" if len(seeds) > 1 else ""
+    print(f"{len(inputs)} inputs x {args.num_samples} {kind}{drawn}, "
           f"{args.direction}, {translator.name}")
     print(format_table(result))
     if args.json:
