@@ -81,3 +81,28 @@ def test_half_a_model_is_an_error(given):
     missing = "--checkpoint" if given["config"] else "--config"
     with pytest.raises(MunitError, match=f"{missing} is missing"):
         resolve_model(argparse.Namespace(model=None, **given))
+
+
+def test_the_committed_evaluation_is_the_shipped_models():
+    """munit_fast/assets/shapes_demo_eval.json: its first draw (seed 0) is what evaluating the
+    shipped model gives today (to fp32 summation order across CPUs: 1e-5), and it states the
+    targets of the demo model (CIS >= 0.93 ln 4, >= 3.9 modes per input, confidence >= 0.98)."""
+    import json
+    import math
+
+    from munit_fast.cli.eval import load_inputs
+    from munit_fast.demo_model import ASSETS
+    from munit_fast.metrics.classifier import load_classifier
+    from munit_fast.metrics.evaluate import evaluate_translations
+    from munit_fast.runtime.factory import build_translator
+
+    with open(os.path.join(ASSETS, "shapes_demo_eval.json"), encoding="utf-8") as handle:
+        committed = json.load(handle)
+    assert committed["seeds"] == list(range(committed["repeats"])) and committed["repeats"] >= 20
+    config = munit_fast.load_config(DEMO_CONFIG)
+    translator = build_translator(DEMO_CONFIG, DEMO_CHECKPOINT, "a2b", "eager", "cpu")
+    inputs = load_inputs(config, "a", None, committed["num_inputs"])
+    fresh = evaluate_translations(translator, inputs, committed["num_samples"], 0, load_classifier()[0])
+    assert fresh["cis_kl"] == pytest.approx(committed["cis_kl_per_draw"][0], abs=1e-5)
+    assert committed["cis_kl"] >= 0.93 * math.log(4)
+    assert committed["coverage_mean"] >= 3.9 and committed["confidence"] >= 0.98
