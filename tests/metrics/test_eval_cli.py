@@ -1,4 +1,4 @@
-"""`munit-fast dataset synth` and `munit-fast eval` end to end with the tiny model."""
+"""`munit-fast dataset synth` and `munit-fast eval` (one draw of styles, or `--repeats`) with the tiny model."""
 from __future__ import annotations
 
 import csv
@@ -13,6 +13,7 @@ import yaml
 
 from munit_fast.checkpoint import build_generators, save_generators
 from munit_fast.cli.main import main
+from munit_fast.cli.options import SEED_MAX
 from munit_fast.config import config_from_dict
 from munit_fast.data.synthetic import mode_labels, synthetic_domain
 from munit_fast.images import image_to_tensor
@@ -127,3 +128,34 @@ def test_a_sheet_beyond_memory_is_refused_before_the_evaluation(tiny_files, tmp_
     assert "--sheet of 2 rows x 100000 styles of 64x64 would take about" in err
     assert "lower --sheet-rows or --sheet-styles" in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "eval.json").exists()  # refused before minutes of evaluation
+
+
+def test_repeats_are_the_runs_with_consecutive_seeds(tiny_files, tmp_path, capsys):
+    config, checkpoint = tiny_files
+    base = ["eval", "--config", config, "--checkpoint", checkpoint, "--num-inputs", "2", "--num-samples", "4"]
+    singles = []
+    for seed in (5, 6, 7):
+        path = tmp_path / f"s{seed}.json"
+        assert main([*base, "--seed", str(seed), "--json", str(path)]) == 0
+        singles.append(json.loads(path.read_text()))
+    capsys.readouterr()
+    repeated_path = tmp_path / "repeated.json"
+    assert main([*base, "--seed", "5", "--repeats", "3", "--json", str(repeated_path)]) == 0
+    printed = capsys.readouterr().out
+    repeated = json.loads(repeated_path.read_text())
+    assert repeated["seeds"] == [5, 6, 7] and repeated["repeats"] == 3
+    assert repeated["cis_kl_per_draw"] == [single["cis_kl"] for single in singles]
+    assert repeated["cis_kl"] == pytest.approx(sum(s["cis_kl"] for s in singles) / 3, abs=1e-12)
+    assert "3 draws (seeds 5..7)" in printed and "+/-" in printed
+    assert "standard error of the mean over 3 draws" in printed
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--seed", str(SEED_MAX), "--repeats", "2"], f"use --seed {SEED_MAX - 1} or lower"),
+    (["--repeats", "0"], "argument --repeats: expected an integer >= 1, got 0"),
+])
+def test_bad_repeats_are_one_line(tiny_files, capsys, extra, match):
+    config, checkpoint = tiny_files
+    assert main(["eval", "--config", config, "--checkpoint", checkpoint, "--num-inputs", "1", *extra]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.strip().count("\n") == 0, err

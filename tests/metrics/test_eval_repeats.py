@@ -1,30 +1,11 @@
-"""`munit-fast eval --repeats`: independent draws of the styles, reported as mean and standard error."""
+"""Summaries of repeated evaluations (`munit-fast eval --repeats`): mean and standard error of each score."""
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
-import yaml
 
-from munit_fast.checkpoint import build_generators, save_generators
-from munit_fast.cli.main import main
-from munit_fast.cli.options import SEED_MAX
-from munit_fast.config import config_from_dict
 from munit_fast.metrics.repeats import summarize_draws
-from tests.conftest import TINY_MODEL
-
-SPEC = "synthetic:shapes?seed=1&size=64&count=8&test_count=4"
-
-
-@pytest.fixture
-def tiny_files(tmp_path):
-    data = dict(TINY_MODEL, data_root=SPEC)
-    config_path = tmp_path / "tiny.yaml"
-    config_path.write_text(yaml.safe_dump(data))
-    gen_a, gen_b = build_generators(config_from_dict(data))
-    save_generators(gen_a, gen_b, tmp_path / "gen_00000001.pt")
-    return str(config_path), str(tmp_path / "gen_00000001.pt")
 
 
 def _draw(seed, cis, histogram, coverage):
@@ -54,34 +35,3 @@ def test_draws_give_mean_standard_error_and_per_draw_values():
     assert summary["coverage_per_input"] == pytest.approx([2.0, 5 / 3])
     assert summary["coverage_mean"] == pytest.approx((1.5 + 2 + 2) / 3)
     assert "lpips_diversity" not in summary  # only the scores that were measured
-
-
-def test_repeats_are_the_runs_with_consecutive_seeds(tiny_files, tmp_path, capsys):
-    config, checkpoint = tiny_files
-    base = ["eval", "--config", config, "--checkpoint", checkpoint, "--num-inputs", "2", "--num-samples", "4"]
-    singles = []
-    for seed in (5, 6, 7):
-        path = tmp_path / f"s{seed}.json"
-        assert main([*base, "--seed", str(seed), "--json", str(path)]) == 0
-        singles.append(json.loads(path.read_text()))
-    capsys.readouterr()
-    repeated_path = tmp_path / "repeated.json"
-    assert main([*base, "--seed", "5", "--repeats", "3", "--json", str(repeated_path)]) == 0
-    printed = capsys.readouterr().out
-    repeated = json.loads(repeated_path.read_text())
-    assert repeated["seeds"] == [5, 6, 7] and repeated["repeats"] == 3
-    assert repeated["cis_kl_per_draw"] == [single["cis_kl"] for single in singles]
-    assert repeated["cis_kl"] == pytest.approx(sum(s["cis_kl"] for s in singles) / 3, abs=1e-12)
-    assert "3 draws (seeds 5..7)" in printed and "+/-" in printed
-    assert "standard error of the mean over 3 draws" in printed
-
-
-@pytest.mark.parametrize("extra, match", [
-    (["--seed", str(SEED_MAX), "--repeats", "2"], f"use --seed {SEED_MAX - 1} or lower"),
-    (["--repeats", "0"], "argument --repeats: expected an integer >= 1, got 0"),
-])
-def test_bad_repeats_are_one_line(tiny_files, capsys, extra, match):
-    config, checkpoint = tiny_files
-    assert main(["eval", "--config", config, "--checkpoint", checkpoint, "--num-inputs", "1", *extra]) == 2
-    err = capsys.readouterr().err
-    assert match in err and err.strip().count("\n") == 0, err
