@@ -110,7 +110,8 @@ def load_file(path: PathLike, map_location="cpu"):
         raise MunitError(f"checkpoint {path} cannot be read ({detail or 'unpickling failed'}); "
                          "is it a complete PyTorch file?") from None
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # the first sentence of the first line: PyTorch follows it with paragraphs of advice
+        first = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
         raise MunitError(f"checkpoint {path} cannot be read ({first}); is it a complete PyTorch file?") from None
 
 

@@ -106,6 +106,16 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path, reference_config, content
         munit_fast.load_generators(reference_config, path)
 
 
+def test_truncated_checkpoint_error_is_one_short_sentence(tmp_path, reference_config, reference_checkpoint):
+    path = tmp_path / "gen.pt"
+    path.write_bytes(open(reference_checkpoint, "rb").read()[:1000])  # a download cut short
+    with pytest.raises(MunitError) as caught:
+        munit_fast.load_generators(reference_config, path)
+    message = str(caught.value)
+    assert "cannot be read" in message and "is it a complete PyTorch file?" in message
+    assert "\n" not in message and len(message) < 300, message  # PyTorch's paragraphs of advice left out
+
+
 def test_missing_checkpoint_and_wrong_structure(tmp_path, reference_config):
     with pytest.raises(MunitError, match="not found"):
         munit_fast.load_generators(reference_config, tmp_path / "nope.pt")

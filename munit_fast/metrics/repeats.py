@@ -21,6 +21,9 @@ def draw_seeds(seed: int, repeats: int, seed_max: int) -> List[int]:
     """The seeds of ``repeats`` draws starting at ``seed``: seed, seed + 1, ..."""
     if repeats < 1:
         raise MunitError(f"--repeats must be >= 1, got {repeats}")
+    if repeats - 1 > seed_max:
+        raise MunitError(f"--repeats {repeats} is more draws than there are seeds; use --repeats {seed_max + 1} "
+                         "or fewer")
     if seed + repeats - 1 > seed_max:
         raise MunitError(f"--seed {seed} with --repeats {repeats} runs past the largest seed {seed_max}; "
                          f"use --seed {seed_max - repeats + 1} or lower")

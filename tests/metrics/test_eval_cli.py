@@ -153,6 +153,7 @@ def test_repeats_are_the_runs_with_consecutive_seeds(tiny_files, tmp_path, capsy
 @pytest.mark.parametrize("extra, match", [
     (["--seed", str(SEED_MAX), "--repeats", "2"], f"use --seed {SEED_MAX - 1} or lower"),
     (["--repeats", "0"], "argument --repeats: expected an integer >= 1, got 0"),
+    (["--repeats", str(SEED_MAX + 2)], f"is more draws than there are seeds; use --repeats {SEED_MAX + 1} or fewer"),
 ])
 def test_bad_repeats_are_one_line(tiny_files, capsys, extra, match):
     config, checkpoint = tiny_files
